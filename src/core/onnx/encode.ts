@@ -91,7 +91,8 @@ function num(x: number | { toNumber(): number }): number {
 }
 
 function copyTyped(dtype: DType, bytes: Uint8Array): TypedArray {
-  const buf = bytes.slice().buffer;
+  // A real copy: on a Node Buffer (what protobufjs decodes into there) .slice() is only a view.
+  const buf = new Uint8Array(bytes).buffer;
   switch (dtype) {
     case 'float32':
       return new Float32Array(buf);

@@ -1,0 +1,72 @@
+/** Conv: the input gradient is a ConvTranspose, the weight gradient a Conv of input by output gradient. */
+import type { Rule } from '../types';
+import { UnsupportedGradientError } from '../types';
+
+const ints = (attrs: Record<string, { value: unknown }>, k: string) => attrs[k]?.value as number[] | undefined;
+
+export const Conv: Rule = ({ b, node, needs }, [dy]) => {
+  const [X, W, B] = node.inputs as [string, string, string | undefined];
+  const [, , ...k] = b.staticShape(W);
+  const n = k.length;
+  const strides = ints(node.attrs, 'strides') ?? k.map(() => 1);
+  const pads = ints(node.attrs, 'pads') ?? [...k, ...k].map(() => 0);
+  const dil = ints(node.attrs, 'dilations') ?? k.map(() => 1);
+  const group = (node.attrs.group?.value as number | undefined) ?? 1;
+  if (group !== 1 || dil.some((d) => d !== 1)) {
+    throw new UnsupportedGradientError(`Conv gradient supports group = 1 and dilation 1 (node ${node.name})`);
+  }
+  const xs = b.shape(X).slice(2);
+  const ys = b.shape(node.outputs[0]!).slice(2);
+  if (!xs.every((d) => typeof d === 'number'))
+    throw new UnsupportedGradientError(`Conv gradient needs static spatial dims (${node.name})`);
+  const [xsp, ysp] = [xs as number[], ys as number[]];
+
+  // dX = ConvTranspose(dY, W); output_padding restores rows the forward stride dropped.
+  let dX: string | null = null;
+  if (needs[0]) {
+    const output_padding = xsp.map((h, i) => h - (strides[i]! * (ysp[i]! - 1) + k[i]! - pads[i]! - pads[i + n]!));
+    dX = b.convTranspose(dy!, W, { strides, pads, output_padding });
+  }
+
+  // dW[o,c,i,j] = Σ_{n,y,x} dY[n,o,y,x]·Xpad[n,c,y·s+i,x·s+j]: a Conv with batch and channels swapped,
+  // dY as the kernel dilated by the stride; any extra rows from the floor in the forward are sliced off.
+  let dW: string | null = null;
+  if (needs[1]) {
+    const perm = [1, 0, ...k.map((_, i) => i + 2)];
+    const xt = b.transpose(X, perm);
+    const dyt = b.transpose(dy!, perm);
+    const tmp = b.node(
+      'Conv',
+      [xt, dyt],
+      {
+        kernel_shape: { type: 'ints', value: ysp },
+        pads: { type: 'ints', value: pads },
+        dilations: { type: 'ints', value: strides },
+        strides: { type: 'ints', value: k.map(() => 1) },
+      },
+      [
+        {
+          dtype: b.dtype(X),
+          shape: [
+            b.shape(X)[1]!,
+            b.staticShape(W)[0]!,
+            ...xsp.map((h, i) => h + pads[i]! + pads[i + n]! - (ysp[i]! - 1) * strides[i]!),
+          ],
+        },
+      ],
+    )[0]!;
+    const full = b.shape(tmp).slice(2) as number[];
+    const cut = full.some((f, i) => f !== k[i])
+      ? b.slice(
+          tmp,
+          k.map(() => 0),
+          k,
+          k.map((_, i) => i + 2),
+        )
+      : tmp;
+    dW = b.transpose(cut, perm);
+  }
+
+  const dB = B && needs[2] ? b.reduce('ReduceSum', dy!, [0, ...k.map((_, i) => i + 2)], false) : null;
+  return B ? [dX, dW, dB] : [dX, dW];
+};
