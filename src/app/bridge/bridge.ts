@@ -1,0 +1,373 @@
+/**
+ * The engine bridge owns the worker's life (architecture.md, convention 4): ONE frame in flight and the
+ * newest frame wins (reliability.md row 11), frames and imported weights transferred rather than copied,
+ * a restart after a crash or hang (new worker, init, reload the model; row 9), and a clean dispose.
+ * Components never touch the Worker; they call this and get callbacks.
+ */
+import * as Comlink from 'comlink';
+import type {
+  AnalyzeOptions,
+  AnalyzeResult,
+  BackendInfo,
+  Device,
+  DownloadRequest,
+  EngineApi,
+  FrameInput,
+  ModelInfo,
+  ProgressFn,
+  StorageEstimate,
+  StoredModel,
+} from '../../../workers/engine/protocol';
+
+/** The parts of a Worker the bridge uses; tests pass a fake. */
+export interface WorkerLike extends Comlink.Endpoint {
+  terminate(): void;
+}
+
+export type InitOptions = { device?: Device | 'auto'; threads?: number };
+
+/**
+ * What the engine worker posts outside Comlink when its IndexedDB connection changes (mirrors DbEvent in
+ * workers/engine/library/db.ts): another tab upgraded the schema (`blocking`), an old tab blocks our
+ * upgrade (`blocked`), or the browser closed the database (`terminated`).
+ */
+export interface DbEvent {
+  type: 'convlens:db';
+  event: 'blocking' | 'blocked' | 'terminated';
+  message: string;
+}
+
+export function isDbEvent(data: unknown): data is DbEvent {
+  const d = data as Partial<DbEvent> | null;
+  return (
+    typeof d === 'object' &&
+    d !== null &&
+    d.type === 'convlens:db' &&
+    (d.event === 'blocking' || d.event === 'blocked' || d.event === 'terminated') &&
+    typeof d.message === 'string'
+  );
+}
+
+export interface BridgeOptions {
+  createWorker: () => WorkerLike;
+  init?: InitOptions;
+  /** A result for the frame in flight. */
+  onResult?(result: AnalyzeResult): void;
+  /** A frame failed without killing the engine (e.g. no model loaded). */
+  onFrameError?(err: unknown): void;
+  /** The worker died or hung; a new one is starting. */
+  onRestart?(reason: string): void;
+  /**
+   * A worker (first or restarted) is initialised, with the model reloaded if one was loaded; `modelError`
+   * when that reload failed (the engine itself works).
+   */
+  onReady?(backend: BackendInfo, model: ModelInfo | undefined, modelError?: unknown): void;
+  /** Gave up: too many restarts, or a new worker failed to start. */
+  onFailed?(err: unknown): void;
+  /** The worker's storage connection changed (reliability.md row 12). */
+  onDbEvent?(event: DbEvent): void;
+  /** At most this many restarts within `restartWindowMs` (default 3 in 60 s). */
+  maxRestarts?: number;
+  restartWindowMs?: number;
+  /** A frame taking longer than this is a hang (default 60 s). */
+  frameTimeoutMs?: number;
+  /** Model load / init longer than this is a hang; the next worker gets one thread (default 180 s). */
+  loadTimeoutMs?: number;
+  now?: () => number;
+}
+
+/** The worker died, hung or was stopped while a call was pending. */
+export class WorkerCrashError extends Error {
+  override name = 'WorkerCrashError';
+}
+
+/** Errors that leave the worker unusable: a trapped/aborted WebAssembly module, or our own crash signal. */
+export function isCrash(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const { name, message } = err as { name?: unknown; message?: unknown };
+  if (name === 'WorkerCrashError' || name === 'RuntimeError') return true;
+  return typeof message === 'string' && /Aborted\(|out of memory|memory access out of bounds/i.test(message);
+}
+
+/** What must be transferred to move a frame: the bitmap itself, or the pixel buffer. */
+export function frameTransferables(frame: FrameInput): Transferable[] {
+  return 'data' in frame ? [frame.data.buffer as ArrayBuffer] : [frame];
+}
+
+function closeFrame(frame: FrameInput): void {
+  if ('close' in frame && typeof frame.close === 'function') frame.close();
+}
+
+interface Generation {
+  worker: WorkerLike;
+  remote: Comlink.Remote<EngineApi>;
+  /** Rejects (never resolves) when this worker is given up; every pending call races it. */
+  lost: Promise<never>;
+  kill(reason: string): void;
+  dead: boolean;
+}
+
+interface Pending {
+  frame: FrameInput;
+  options: AnalyzeOptions;
+}
+
+export class EngineBridge {
+  private gen: Generation | undefined;
+  private pending: Pending | undefined;
+  private inFlight = false;
+  private modelId: string | undefined;
+  private modelReady = false;
+  private backend: BackendInfo | undefined;
+  private initOptions: InitOptions;
+  private restarts: number[] = [];
+  private disposed = false;
+  private readonly now: () => number;
+
+  constructor(private readonly options: BridgeOptions) {
+    this.initOptions = { ...options.init };
+    this.now = options.now ?? (() => Date.now());
+  }
+
+  /**
+   * Starts the first worker and initialises the engine. Never rejects: the outcome arrives as onReady, or
+   * onRestart then onReady, or onFailed.
+   */
+  async start(): Promise<void> {
+    if (this.disposed || this.gen) return;
+    this.gen = this.spawn();
+    await this.reboot(this.gen);
+  }
+
+  /** True when a frame sent now would start at once: a model is loaded and nothing is in flight or waiting. */
+  get idle(): boolean {
+    return this.modelReady && !this.inFlight && !this.pending && !!this.gen;
+  }
+
+  /**
+   * Queue a frame; the bridge owns it from here. While one is in flight only the newest waits: an older
+   * waiting frame is closed. The frame is transferred, so the caller's bitmap is detached once sent.
+   */
+  submit(frame: FrameInput, options: AnalyzeOptions = {}): void {
+    if (this.disposed) {
+      closeFrame(frame);
+      return;
+    }
+    if (this.pending) closeFrame(this.pending.frame);
+    this.pending = { frame, options };
+    this.pump();
+  }
+
+  /** Load a model; a worker that crashes meanwhile is restarted and loads it again (onReady reports it). */
+  async loadModel(id: string, onProgress?: ProgressFn): Promise<ModelInfo> {
+    this.modelReady = false;
+    this.modelId = id;
+    try {
+      const info = await this.call((r) => r.loadModel(id, onProgress && Comlink.proxy(onProgress)), this.loadTimeout());
+      if (this.modelId === id) {
+        this.modelReady = true;
+        this.pump();
+      }
+      return info;
+    } catch (err) {
+      if (!isCrash(err) && this.modelId === id) this.modelId = undefined;
+      throw err;
+    }
+  }
+
+  /** Forget the model (e.g. it was deleted): frames wait until another is loaded. */
+  unloadModel(): void {
+    this.modelId = undefined;
+    this.modelReady = false;
+  }
+
+  listModels(): Promise<StoredModel[]> {
+    return this.call((r) => r.listModels());
+  }
+  storageEstimate(): Promise<StorageEstimate> {
+    return this.call((r) => r.storageEstimate());
+  }
+  downloadModel(request: DownloadRequest, onProgress?: ProgressFn): Promise<StoredModel> {
+    return this.call((r) => r.downloadModel(request, onProgress && Comlink.proxy(onProgress)));
+  }
+  cancelDownload(): Promise<void> {
+    return this.call((r) => r.cancelDownload());
+  }
+  deleteModel(id: string): Promise<void> {
+    if (id === this.modelId) this.unloadModel();
+    return this.call((r) => r.deleteModel(id));
+  }
+  verifyModel(id: string, onProgress?: ProgressFn): Promise<StoredModel> {
+    return this.call((r) => r.verifyModel(id, onProgress && Comlink.proxy(onProgress)));
+  }
+  /** The bytes are transferred (hundreds of MB must not be copied); the caller's buffer is detached. */
+  importWeights(file: { name: string; bytes: Uint8Array }, onProgress?: ProgressFn): Promise<StoredModel> {
+    const moved = Comlink.transfer(file, [file.bytes.buffer as ArrayBuffer]);
+    return this.call((r) => r.importWeights(moved, onProgress && Comlink.proxy(onProgress)), this.loadTimeout());
+  }
+
+  /** Start over after onFailed: a fresh worker with a fresh restart budget. */
+  restartNow(): void {
+    if (this.disposed) return;
+    this.restarts = [];
+    if (this.gen) {
+      this.restart('restarted by the user');
+      return;
+    }
+    this.options.onRestart?.('restarted by the user');
+    this.gen = this.spawn();
+    void this.reboot(this.gen);
+  }
+
+  /** Stop everything: the worker is terminated, pending calls reject, the waiting frame is closed. */
+  dispose(): void {
+    this.disposed = true;
+    if (this.pending) closeFrame(this.pending.frame);
+    this.pending = undefined;
+    this.gen?.kill('the engine bridge was disposed');
+    this.gen = undefined;
+  }
+
+  private loadTimeout(): number {
+    return this.options.loadTimeoutMs ?? 180_000;
+  }
+
+  private spawn(): Generation {
+    const worker = this.options.createWorker();
+    let fail: (err: Error) => void = () => {};
+    const lost = new Promise<never>((_, reject) => (fail = reject));
+    lost.catch(() => {}); // observed by the calls that race it; never an unhandled rejection
+    const gen: Generation = {
+      worker,
+      remote: Comlink.wrap<EngineApi>(worker),
+      lost,
+      dead: false,
+      kill: (reason) => {
+        if (gen.dead) return;
+        gen.dead = true;
+        worker.removeEventListener('error', onError);
+        worker.removeEventListener('message', onMessage);
+        worker.terminate();
+        fail(new WorkerCrashError(`the engine stopped: ${reason}`));
+      },
+    };
+    // An uncaught error in a worker kills its event loop's usefulness (and often the WASM module with it).
+    const onError = (ev: Event): void => {
+      const message = (ev as ErrorEvent).message;
+      if (this.gen === gen) this.restart(message ? `worker error: ${message}` : 'worker error');
+    };
+    // Comlink ignores messages without its ids; these are the library's own notices.
+    const onMessage = (ev: Event): void => {
+      const data = (ev as MessageEvent).data;
+      if (this.gen === gen && isDbEvent(data)) this.options.onDbEvent?.(data);
+    };
+    worker.addEventListener('error', onError);
+    worker.addEventListener('message', onMessage);
+    return gen;
+  }
+
+  /** Run `fn` on the current worker; a crash rejects it with WorkerCrashError and restarts the worker. */
+  private async call<T>(fn: (remote: Comlink.Remote<EngineApi>) => Promise<T>, timeoutMs?: number): Promise<T> {
+    const gen = this.gen;
+    if (!gen)
+      throw new WorkerCrashError(this.disposed ? 'the engine bridge was disposed' : 'the engine is not running');
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            if (this.gen === gen) this.restart(`no answer in ${Math.round(timeoutMs / 1000)} s`, true);
+          }, timeoutMs);
+    try {
+      return await Promise.race([fn(gen.remote), gen.lost]);
+    } catch (err) {
+      if (isCrash(err) && this.gen === gen) this.restart(err instanceof Error ? err.message : String(err));
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private pump(): void {
+    if (this.inFlight || !this.pending || !this.modelReady || !this.gen) return;
+    const { frame, options } = this.pending;
+    this.pending = undefined;
+    this.inFlight = true;
+    const gen = this.gen;
+    const timeout = this.options.frameTimeoutMs ?? 60_000;
+    this.call((r) => r.analyze(Comlink.transfer(frame, frameTransferables(frame)), options), timeout).then(
+      (result) => {
+        if (this.gen !== gen) return;
+        this.inFlight = false;
+        this.options.onResult?.(result);
+        this.pump();
+      },
+      (err: unknown) => {
+        if (this.gen !== gen) return; // a crash: the restart reset the pipeline
+        this.inFlight = false;
+        this.options.onFrameError?.(err);
+        this.pump();
+      },
+    );
+  }
+
+  /** Give up on the current worker and start a new one, unless the restart budget is spent. */
+  private restart(reason: string, hung = false): void {
+    const old = this.gen;
+    if (!old || this.disposed) return;
+    old.kill(reason);
+    // A hang while threaded is the iOS/threads failure (onnxruntime #19148): retry on one thread.
+    if (hung && (this.backend?.threads ?? 1) > 1) this.initOptions = { ...this.initOptions, threads: 1 };
+    this.inFlight = false;
+    this.modelReady = false;
+    const now = this.now();
+    const window = this.options.restartWindowMs ?? 60_000;
+    this.restarts = [...this.restarts.filter((t) => now - t < window), now];
+    if (this.restarts.length > (this.options.maxRestarts ?? 3)) {
+      this.gen = undefined;
+      this.options.onFailed?.(new WorkerCrashError(`the engine keeps stopping (${reason}); reload the page`));
+      return;
+    }
+    this.options.onRestart?.(reason);
+    this.gen = this.spawn();
+    void this.reboot(this.gen);
+  }
+
+  /** Init a (re)started worker and reload the model it had; then resume the frame pipeline. */
+  private async reboot(gen: Generation): Promise<void> {
+    let backend: BackendInfo;
+    try {
+      backend = await this.boot(gen);
+    } catch (err) {
+      // A crash already triggered the next restart (or the final onFailed); anything else is final.
+      if (this.gen === gen && !isCrash(err)) {
+        this.gen = undefined;
+        gen.kill('init failed');
+        this.options.onFailed?.(err);
+      }
+      return;
+    }
+    const id = this.modelId;
+    if (id === undefined) {
+      this.options.onReady?.(backend, undefined);
+      return;
+    }
+    try {
+      const info = await this.call((r) => r.loadModel(id), this.loadTimeout());
+      if (this.gen !== gen || this.modelId !== id) return;
+      this.modelReady = true;
+      this.options.onReady?.(backend, info);
+      this.pump();
+    } catch (err) {
+      if (this.gen !== gen || isCrash(err)) return;
+      // The engine runs but the model no longer loads (e.g. evicted): report it, keep the engine.
+      this.modelId = undefined;
+      this.options.onReady?.(backend, undefined, err);
+    }
+  }
+
+  private async boot(gen: Generation): Promise<BackendInfo> {
+    const backend = await this.call((r) => r.init(this.initOptions), this.loadTimeout());
+    if (this.gen === gen) this.backend = backend;
+    return backend;
+  }
+}

@@ -1,0 +1,77 @@
+/** The live view: camera with heatmap, camera errors, top-5, stats and controls. */
+import { selectFps, type AppState, type ClassChoice } from '../../state';
+import { CameraError } from '../CameraError';
+import { CameraStage } from '../CameraStage';
+import { LiveControls } from '../LiveControls';
+import { Stats } from '../Stats';
+import { Top5 } from '../Top5';
+
+export interface LiveViewActions {
+  onVideo(video: HTMLVideoElement | null): void;
+  onVideoSize(width: number, height: number): void;
+  onRetryCamera(): void;
+  onChoose(choice: ClassChoice): void;
+  onOpacity(opacity: number): void;
+  onTogglePause(): void;
+  onSwitchCamera(): void;
+  onSave(): void;
+}
+
+export interface LiveViewProps {
+  state: AppState;
+  actions: LiveViewActions;
+}
+
+/** What to say over the picture while it cannot show a heatmap yet. */
+function stageStatus(state: AppState): string | undefined {
+  if (state.camera.status === 'starting') return 'Starting the camera…';
+  if (state.model.status === 'loading') {
+    const phase = state.model.progress?.phase;
+    return `Loading the model${phase ? ` (${phase})` : ''}…`;
+  }
+  if (state.engine.status === 'restarting') return 'Restarting the engine…';
+  if (state.camera.status === 'live' && state.model.status === 'ready' && !state.live.result) return 'Analysing…';
+  return undefined;
+}
+
+export function LiveView({ state, actions }: LiveViewProps) {
+  const { camera, live } = state;
+  const result = live.result;
+  return (
+    <div class="screen live-view">
+      <div class="live-main">
+        <CameraStage
+          width={camera.width}
+          height={camera.height}
+          heat={result?.heatmap}
+          targetLabel={result?.target.label}
+          opacity={live.opacity}
+          mirrored={camera.facing === 'user'}
+          paused={live.paused}
+          status={stageStatus(state)}
+          onVideo={actions.onVideo}
+          onVideoSize={actions.onVideoSize}
+        />
+        {camera.status === 'error' && camera.problem && (
+          <CameraError problem={camera.problem} onRetry={actions.onRetryCamera} />
+        )}
+        <Stats fps={selectFps(state)} ms={result?.ms} paused={live.paused} />
+      </div>
+      <div class="live-side">
+        <Top5 top5={result?.top5 ?? []} choice={live.choice} target={result?.target} onChoose={actions.onChoose} />
+        <LiveControls
+          opacity={live.opacity}
+          paused={live.paused}
+          canSwitch={camera.canSwitch}
+          facing={camera.facing}
+          canSave={camera.status === 'live' && camera.width > 0}
+          snapshot={live.snapshot}
+          onOpacity={actions.onOpacity}
+          onTogglePause={actions.onTogglePause}
+          onSwitch={actions.onSwitchCamera}
+          onSave={actions.onSave}
+        />
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,2 @@
+/** Style sheets are imported for their side effect; webpack (experiments.css) emits them as files. */
+declare module '*.css';

@@ -1,0 +1,407 @@
+/**
+ * All UI state in one pure reducer (architecture.md, convention 6). Effects (worker, camera, service
+ * worker) live in controller.ts and report here through typed actions; components only read the state.
+ * Time comes in with the actions (`at`), so the reducer stays pure and testable.
+ */
+import type {
+  AnalyzeResult,
+  BackendInfo,
+  ModelInfo,
+  Progress,
+  StorageEstimate,
+  StoredModel,
+} from '../../workers/engine/protocol';
+import type { CameraProblem } from './camera/errors';
+import type { Facing } from './camera/session';
+import { isAbort, type AppError } from './errors';
+
+export type View = 'models' | 'live';
+/** The class the heatmap explains: a fixed class index, or whatever is top-1 in each frame. */
+export type ClassChoice = number | 'auto';
+export type JobKind = 'verify' | 'import' | 'delete';
+
+/** The one model the app offers for download; its bundle sits next to the app. */
+export const DEMO_MODEL_ID = 'vgg16-demo';
+
+export interface EngineState {
+  status: 'starting' | 'ready' | 'restarting' | 'failed';
+  backend?: BackendInfo;
+  /** window.crossOriginIsolated: threads need it. */
+  isolated: boolean;
+  restarts: number;
+  /** Why the last restart happened. */
+  reason?: string;
+}
+
+export interface LibraryState {
+  models: StoredModel[];
+  /** listModels has answered at least once. */
+  listed: boolean;
+  storage?: StorageEstimate;
+  /** Bytes of the demo bundle, from its manifest (before any download). */
+  demoBytes?: number;
+  /** The model whose Delete waits for a second press. */
+  confirmDelete?: string;
+}
+
+export type DownloadState =
+  { status: 'idle' } | { status: 'running' | 'cancelling' | 'stopped'; id: string; progress?: Progress };
+
+export interface JobState {
+  kind: JobKind;
+  /** A model id, or the imported file's name. */
+  target: string;
+  progress?: Progress;
+}
+
+export type ModelState =
+  | { status: 'none' }
+  | { status: 'loading'; id: string; progress?: Progress }
+  | { status: 'ready'; id: string; info: ModelInfo };
+
+export interface CameraState {
+  status: 'off' | 'starting' | 'live' | 'error';
+  facing: Facing;
+  problem?: CameraProblem;
+  canSwitch: boolean;
+  width: number;
+  height: number;
+}
+
+export interface LiveState {
+  paused: boolean;
+  /** Heatmap opacity, 0..1. */
+  opacity: number;
+  choice: ClassChoice;
+  result?: AnalyzeResult;
+  /** Arrival times (ms) of the last results, for the frame rate. */
+  times: number[];
+  snapshot?: { url: string; name: string };
+}
+
+export type UpdateState = 'none' | 'available' | 'dismissed' | 'applying';
+
+export interface AppState {
+  view: View;
+  online: boolean;
+  engine: EngineState;
+  library: LibraryState;
+  download: DownloadState;
+  job?: JobState;
+  model: ModelState;
+  camera: CameraState;
+  live: LiveState;
+  update: UpdateState;
+  error?: AppError;
+  /** A short polite announcement ("Model verified"). */
+  notice?: string;
+}
+
+export type Action =
+  | { type: 'online'; online: boolean }
+  | { type: 'engine/ready'; backend: BackendInfo }
+  | { type: 'engine/restarting'; reason: string }
+  | { type: 'engine/failed'; error: AppError }
+  | { type: 'library/listed'; models: StoredModel[] }
+  | { type: 'library/storage'; estimate: StorageEstimate }
+  | { type: 'library/demo-size'; bytes: number }
+  | { type: 'library/confirm-delete'; id?: string }
+  | { type: 'download/start'; id: string }
+  | { type: 'download/progress'; progress: Progress }
+  | { type: 'download/cancel' }
+  | { type: 'download/done'; model: StoredModel }
+  | { type: 'download/failed'; error: AppError }
+  | { type: 'job/start'; kind: JobKind; target: string }
+  | { type: 'job/progress'; progress: Progress }
+  | { type: 'job/done'; model?: StoredModel; removed?: string }
+  | { type: 'job/failed'; error: AppError }
+  | { type: 'model/loading'; id: string }
+  | { type: 'model/progress'; progress: Progress }
+  | { type: 'model/ready'; info: ModelInfo }
+  | { type: 'model/failed'; error: AppError }
+  | { type: 'view'; view: View }
+  | { type: 'camera/starting'; facing: Facing }
+  | { type: 'camera/live'; canSwitch: boolean }
+  | { type: 'camera/size'; width: number; height: number }
+  | { type: 'camera/failed'; problem: CameraProblem }
+  | { type: 'camera/stopped' }
+  | { type: 'frame/result'; result: AnalyzeResult; at: number }
+  | { type: 'frame/failed'; error: AppError }
+  | { type: 'live/choose'; choice: ClassChoice }
+  | { type: 'live/opacity'; opacity: number }
+  | { type: 'live/paused'; paused: boolean }
+  | { type: 'live/snapshot'; url: string; name: string }
+  | { type: 'update/available' }
+  | { type: 'update/accept' }
+  | { type: 'update/dismiss' }
+  | { type: 'error/raise'; error: AppError }
+  | { type: 'error/dismiss' };
+
+/** How many result times the frame rate averages over. */
+export const FPS_WINDOW = 8;
+
+export function initialState(options: { online?: boolean; isolated?: boolean } = {}): AppState {
+  return {
+    view: 'models',
+    online: options.online ?? true,
+    engine: { status: 'starting', isolated: options.isolated ?? false, restarts: 0 },
+    library: { models: [], listed: false },
+    download: { status: 'idle' },
+    model: { status: 'none' },
+    camera: { status: 'off', facing: 'environment', canSwitch: false, width: 0, height: 0 },
+    live: { paused: false, opacity: 0.5, choice: 'auto', times: [] },
+    update: 'none',
+  };
+}
+
+function upsert(models: StoredModel[], model: StoredModel): StoredModel[] {
+  const i = models.findIndex((m) => m.id === model.id);
+  return i < 0 ? [...models, model] : models.map((m, k) => (k === i ? model : m));
+}
+
+function clamp01(x: number): number {
+  return Number.isFinite(x) ? Math.min(Math.max(x, 0), 1) : 0;
+}
+
+/** The model went away (deleted, failed): back to the model screen with a clean live view. */
+function withoutModel(state: AppState): AppState {
+  return {
+    ...state,
+    model: { status: 'none' },
+    view: 'models',
+    live: { ...state.live, result: undefined, times: [], paused: false, choice: 'auto' },
+  };
+}
+
+export function reducer(state: AppState, action: Action): AppState {
+  switch (action.type) {
+    case 'online':
+      return { ...state, online: action.online };
+
+    case 'engine/ready':
+      return { ...state, engine: { ...state.engine, status: 'ready', backend: action.backend } };
+    case 'engine/restarting': {
+      // The bridge reloads the model it had: show it as loading again, not as gone.
+      const model: ModelState =
+        state.model.status === 'ready' ? { status: 'loading', id: state.model.id } : state.model;
+      return {
+        ...state,
+        model,
+        engine: { ...state.engine, status: 'restarting', restarts: state.engine.restarts + 1, reason: action.reason },
+      };
+    }
+    case 'engine/failed': {
+      // Nothing runs without the engine: back to the model screen, which offers the restart.
+      const next = state.model.status === 'none' ? state : withoutModel(state);
+      return { ...next, engine: { ...state.engine, status: 'failed' }, error: action.error };
+    }
+
+    case 'library/listed':
+      return { ...state, library: { ...state.library, models: action.models, listed: true } };
+    case 'library/storage':
+      return { ...state, library: { ...state.library, storage: action.estimate } };
+    case 'library/demo-size':
+      return { ...state, library: { ...state.library, demoBytes: action.bytes } };
+    case 'library/confirm-delete':
+      return { ...state, library: { ...state.library, confirmDelete: action.id } };
+
+    case 'download/start':
+      if (state.download.status === 'running' || state.download.status === 'cancelling') return state;
+      return {
+        ...state,
+        error: undefined,
+        download: {
+          status: 'running',
+          id: action.id,
+          // Resuming keeps the last progress so the bar does not jump back to zero.
+          ...(state.download.status === 'stopped' && state.download.id === action.id && state.download.progress
+            ? { progress: state.download.progress }
+            : {}),
+        },
+      };
+    case 'download/progress':
+      if (state.download.status !== 'running' && state.download.status !== 'cancelling') return state;
+      return { ...state, download: { ...state.download, progress: action.progress } };
+    case 'download/cancel':
+      if (state.download.status !== 'running') return state;
+      return { ...state, download: { ...state.download, status: 'cancelling' } };
+    case 'download/done':
+      return {
+        ...state,
+        download: { status: 'idle' },
+        library: { ...state.library, models: upsert(state.library.models, action.model) },
+        notice: action.model.ready ? `${action.model.id} downloaded and verified` : `${action.model.id} downloaded`,
+      };
+    case 'download/failed': {
+      if (state.download.status === 'idle') return state;
+      const stopped: DownloadState = { ...state.download, status: 'stopped' };
+      // Cancelling is not failing: the verified shards stay for a resume.
+      if (isAbort(action.error) || state.download.status === 'cancelling') {
+        return { ...state, download: stopped, notice: 'Download paused; verified parts are kept' };
+      }
+      return { ...state, download: stopped, error: action.error };
+    }
+
+    case 'job/start':
+      if (state.job) return state;
+      return {
+        ...state,
+        job: { kind: action.kind, target: action.target },
+        error: undefined,
+        library: { ...state.library, confirmDelete: undefined },
+      };
+    case 'job/progress':
+      if (!state.job) return state;
+      return { ...state, job: { ...state.job, progress: action.progress } };
+    case 'job/done': {
+      if (!state.job) return state;
+      const { kind, target } = state.job;
+      let next: AppState = { ...state, job: undefined };
+      if (action.model)
+        next = { ...next, library: { ...next.library, models: upsert(next.library.models, action.model) } };
+      if (action.removed !== undefined) {
+        const removed = action.removed;
+        next = { ...next, library: { ...next.library, models: next.library.models.filter((m) => m.id !== removed) } };
+        if (state.model.status !== 'none' && state.model.id === removed) next = withoutModel(next);
+      }
+      const notice =
+        kind === 'delete'
+          ? `${target} deleted`
+          : kind === 'import'
+            ? `${action.model?.id ?? target} imported`
+            : action.model?.ready === false
+              ? `${target}: some parts need downloading again`
+              : `${target} verified: every shard matches its checksum`;
+      return { ...next, notice };
+    }
+    case 'job/failed':
+      if (!state.job) return state;
+      return { ...state, job: undefined, ...(isAbort(action.error) ? {} : { error: action.error }) };
+
+    case 'model/loading':
+      return {
+        ...state,
+        model: { status: 'loading', id: action.id },
+        error: undefined,
+        live: { ...state.live, result: undefined, times: [], choice: 'auto' },
+      };
+    case 'model/progress':
+      if (state.model.status !== 'loading') return state;
+      return { ...state, model: { ...state.model, progress: action.progress } };
+    case 'model/ready':
+      return { ...state, model: { status: 'ready', id: action.info.id, info: action.info }, view: 'live' };
+    case 'model/failed':
+      return { ...withoutModel(state), error: action.error };
+
+    case 'view':
+      return { ...state, view: action.view };
+
+    case 'camera/starting':
+      return { ...state, camera: { ...state.camera, status: 'starting', facing: action.facing, problem: undefined } };
+    case 'camera/live':
+      return { ...state, camera: { ...state.camera, status: 'live', canSwitch: action.canSwitch, problem: undefined } };
+    case 'camera/size':
+      return { ...state, camera: { ...state.camera, width: action.width, height: action.height } };
+    case 'camera/failed':
+      return { ...state, camera: { ...state.camera, status: 'error', problem: action.problem } };
+    case 'camera/stopped':
+      return { ...state, camera: { ...state.camera, status: 'off', width: 0, height: 0 } };
+
+    case 'frame/result': {
+      if (state.model.status !== 'ready') return state; // a late answer for a model that is gone
+      const times = [...state.live.times, action.at].slice(-FPS_WINDOW);
+      return { ...state, live: { ...state.live, result: action.result, times } };
+    }
+    case 'frame/failed':
+      return { ...state, error: action.error };
+
+    case 'live/choose':
+      return { ...state, live: { ...state.live, choice: action.choice } };
+    case 'live/opacity':
+      return { ...state, live: { ...state.live, opacity: clamp01(action.opacity) } };
+    case 'live/paused':
+      // Frame times restart on resume so the rate does not count the pause.
+      return { ...state, live: { ...state.live, paused: action.paused, times: [] } };
+    case 'live/snapshot':
+      return { ...state, live: { ...state.live, snapshot: { url: action.url, name: action.name } } };
+
+    case 'update/available':
+      return state.update === 'none' ? { ...state, update: 'available' } : state;
+    case 'update/accept':
+      return state.update === 'available' ? { ...state, update: 'applying' } : state;
+    case 'update/dismiss':
+      return state.update === 'available' ? { ...state, update: 'dismissed' } : state;
+
+    case 'error/raise':
+      return { ...state, error: action.error };
+    case 'error/dismiss':
+      return { ...state, error: undefined, notice: undefined };
+
+    default: {
+      const never: never = action;
+      return never;
+    }
+  }
+}
+
+// ---- selectors: derived values the components show ----
+
+/** Results per second over the recent window; 0 until two results arrived. */
+export function selectFps(state: AppState): number {
+  const t = state.live.times;
+  if (t.length < 2) return 0;
+  const span = t[t.length - 1]! - t[0]!;
+  return span > 0 ? ((t.length - 1) * 1000) / span : 0;
+}
+
+/** Busy with something a version swap would break (reliability.md row 6: never during a download). */
+export function selectBusy(state: AppState): boolean {
+  return state.download.status === 'running' || state.download.status === 'cancelling' || state.job !== undefined;
+}
+
+export function selectShowUpdate(state: AppState): boolean {
+  return state.update === 'available' && !selectBusy(state);
+}
+
+/** Models whose base verified completely and can be used. */
+export function selectReadyModels(state: AppState): StoredModel[] {
+  return state.library.models.filter((m) => m.ready);
+}
+
+export interface StorageNeed {
+  /** Bytes still to download (0 when unknown). */
+  needed: number;
+  /** quota − usage, when the browser said. */
+  available?: number;
+  /** False only when both are known and the download cannot fit. */
+  fits: boolean;
+}
+
+/** What the demo download still needs against what the browser offers (reliability.md row 1). */
+export function selectDemoStorage(state: AppState): StorageNeed {
+  const stored = state.library.models.find((m) => m.id === DEMO_MODEL_ID);
+  const total =
+    (state.download.status !== 'idle' && state.download.id === DEMO_MODEL_ID ? state.download.progress?.total : 0) ||
+    state.library.demoBytes ||
+    (stored ? stored.parts.reduce((s, p) => s + p.bytes, 0) : 0);
+  const have = stored ? stored.parts.reduce((s, p) => s + p.stored, 0) : 0;
+  const needed = Math.max(total - have, 0);
+  const est = state.library.storage;
+  const available = est ? Math.max(est.quota - est.usage, 0) : undefined;
+  return {
+    needed,
+    ...(available === undefined ? {} : { available }),
+    fits: available === undefined || needed <= available,
+  };
+}
+
+/** The model to load at start-up: the last one used if it is ready, else a ready pretrained one, else any ready one. */
+export function pickStartupModel(models: StoredModel[], lastUsed: string | undefined): string | undefined {
+  const ready = models.filter((m) => m.ready);
+  return ready.find((m) => m.id === lastUsed)?.id ?? ready.find((m) => m.pretrained)?.id ?? ready[0]?.id;
+}
+
+/** The demo badge: a loaded model whose weights are the seeded demo ones. */
+export function selectDemoWeights(state: AppState): boolean {
+  return state.model.status === 'ready' && !state.model.info.pretrained;
+}

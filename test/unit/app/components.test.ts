@@ -1,0 +1,309 @@
+import { h, type VNode } from 'preact';
+import { renderToString } from 'preact-render-to-string';
+import { describe, expect, it } from 'vitest';
+import { cameraErrorState } from '../../../src/app/camera/errors';
+import { App } from '../../../src/app/components/App';
+import { ErrorBanner } from '../../../src/app/components/ErrorBanner';
+import { Header } from '../../../src/app/components/Header';
+import { LiveView, type LiveViewActions } from '../../../src/app/components/LiveView';
+import { ModelScreen, type ModelScreenActions } from '../../../src/app/components/ModelScreen';
+import { Controller, type ControllerDeps, type EngineLike } from '../../../src/app/controller';
+import { DEMO_MODEL_ID, initialState, reducer, type Action, type AppState } from '../../../src/app/state';
+import { Store } from '../../../src/app/store';
+import type { AnalyzeResult, ModelInfo, StoredModel } from '../../../workers/engine/protocol';
+
+const noop = () => {};
+const modelActions: ModelScreenActions = {
+  onDownload: noop,
+  onCancelDownload: noop,
+  onUse: noop,
+  onVerify: noop,
+  onDelete: noop,
+  onCancelDelete: noop,
+  onImport: noop,
+};
+const liveActions: LiveViewActions = {
+  onVideo: noop,
+  onVideoSize: noop,
+  onRetryCamera: noop,
+  onChoose: noop,
+  onOpacity: noop,
+  onTogglePause: noop,
+  onSwitchCamera: noop,
+  onSave: noop,
+};
+
+const stored = (id: string, over: Partial<StoredModel> = {}): StoredModel => ({
+  id,
+  source: 'demo',
+  pretrained: false,
+  quantization: 'int8',
+  parts: [{ name: 'base', bytes: 15_000_000, stored: 15_000_000, complete: true }],
+  ready: true,
+  ...over,
+});
+const info = (pretrained: boolean): ModelInfo => ({
+  id: 'm',
+  architecture: 'vgg16',
+  source: pretrained ? 'keras-h5' : 'demo',
+  pretrained,
+  preprocessing: 'caffe',
+  quantization: 'int8',
+  inputSize: 224,
+  parts: [],
+});
+const result: AnalyzeResult = {
+  top5: [
+    { index: 281, label: 'tabby', prob: 0.62 },
+    { index: 285, label: 'Egyptian cat', prob: 0.21 },
+    { index: 282, label: 'tiger cat', prob: 0.09 },
+    { index: 287, label: 'lynx', prob: 0.05 },
+    { index: 999, label: 'toilet tissue', prob: 0.01 },
+  ],
+  target: { index: 281, label: 'tabby' },
+  heatmap: { dims: [14, 14], data: new Float32Array(196) },
+  ms: { preprocess: 12, run: 600, total: 615 },
+};
+
+const state = (actions: Action[], from = initialState()): AppState => actions.reduce(reducer, from);
+const ready: Action[] = [
+  { type: 'engine/ready', backend: { device: 'wasm', threads: 1, fallbackReason: 'no adapter' } },
+];
+const liveState = (pretrained = false): AppState =>
+  state([
+    ...ready,
+    { type: 'model/loading', id: 'm' },
+    { type: 'model/ready', info: info(pretrained) },
+    { type: 'camera/live', canSwitch: true },
+    { type: 'camera/size', width: 640, height: 480 },
+  ]);
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any component's vnode
+const html = (node: VNode<any>): string => renderToString(node);
+
+/** Every <button> has text or an aria-label; every input is inside a <label> or has aria-label. */
+function expectLabelled(markup: string): void {
+  for (const m of markup.matchAll(/<button([^>]*)>([\s\S]*?)<\/button>/g)) {
+    const text = m[2]!.replace(/<[^>]+>/g, '').trim();
+    expect(text || /aria-label="[^"]+"/.test(m[1]!), `unlabelled button: ${m[0]}`).toBeTruthy();
+  }
+  const labelled = markup.replace(/<label[\s\S]*?<\/label>/g, '');
+  for (const m of labelled.matchAll(/<(input|select|textarea)([^>]*)>/g)) {
+    expect(/aria-label="[^"]+"/.test(m[2]!), `unlabelled input: ${m[0]}`).toBe(true);
+  }
+}
+
+describe('ModelScreen', () => {
+  it('first run: the plain explanation, the demo download with its size, import and the empty list', () => {
+    const s = state([
+      ...ready,
+      { type: 'library/listed', models: [] },
+      { type: 'library/demo-size', bytes: 58_800_000 },
+      { type: 'library/storage', estimate: { usage: 0, quota: 2e9, persisted: false } },
+    ]);
+    const out = html(h(ModelScreen, { state: s, actions: modelActions }));
+    expect(out).toContain('No pretrained ImageNet weights can be downloaded here');
+    expect(out).toContain('vgg16_weights_tf_dim_ordering_tf_kernels(_notop).h5');
+    expect(out).toContain('vgg16-12.onnx');
+    expect(out).toMatch(/data-testid="download-demo"[^>]*>Download the demo model \(58.8 MB\)/);
+    expect(out).toMatch(/Needs 58.8 MB · 2.0 GB available/);
+    expect(out).toMatch(/<input[^>]*type="file"[^>]*accept=".h5,.hdf5,.onnx"[^>]*data-testid="import-input"/);
+    expect(out).toContain('data-testid="model-list"');
+    expect(out).toContain('No model stored yet');
+    expectLabelled(out);
+  });
+
+  it('a running download: a real <progress> with bytes and percent, and Cancel', () => {
+    const s = state([
+      ...ready,
+      { type: 'library/listed', models: [] },
+      { type: 'download/start', id: DEMO_MODEL_ID },
+      { type: 'download/progress', progress: { phase: 'download', done: 14_700_000, total: 58_800_000 } },
+    ]);
+    const out = html(h(ModelScreen, { state: s, actions: modelActions }));
+    expect(out).toMatch(/<div class="progress" data-testid="download-progress">/);
+    expect(out).toMatch(/<progress[^>]*max="58800000"[^>]*value="14700000"/);
+    expect(out).toContain('14.7 MB of 58.8 MB (25 %)');
+    expect(out).toContain('Cancel download');
+    expect(out).not.toContain('data-testid="download-demo"');
+  });
+
+  it('a stopped download offers Resume; not enough storage says how much to free', () => {
+    const s = state([
+      ...ready,
+      { type: 'library/demo-size', bytes: 100_000_000 },
+      { type: 'library/storage', estimate: { usage: 950_000_000, quota: 1_000_000_000, persisted: false } },
+      { type: 'download/start', id: DEMO_MODEL_ID },
+      { type: 'download/failed', error: { name: 'AbortError', message: '' } },
+    ]);
+    const out = html(h(ModelScreen, { state: s, actions: modelActions }));
+    expect(out).toMatch(/data-testid="download-demo"[^>]*>Resume download/);
+    expect(out).toMatch(/not enough: free 50.0 MB/);
+  });
+
+  it('offline with no model: says so, download disabled, import still possible', () => {
+    const s = state([...ready, { type: 'library/listed', models: [] }], initialState({ online: false }));
+    const out = html(h(ModelScreen, { state: s, actions: modelActions }));
+    expect(out).toContain('data-testid="offline-no-model"');
+    expect(out).toMatch(
+      /<button[^>]*disabled[^>]*data-testid="download-demo"|<button[^>]*data-testid="download-demo"[^>]*disabled/,
+    );
+    expect(out).not.toMatch(/<input[^>]*disabled[^>]*data-testid="import-input"/);
+  });
+
+  it('lists stored models with size, state and labelled actions; delete asks for confirmation', () => {
+    const s = state([
+      ...ready,
+      {
+        type: 'library/listed',
+        models: [
+          stored(DEMO_MODEL_ID),
+          stored('half', {
+            ready: false,
+            parts: [{ name: 'base', bytes: 15_000_000, stored: 5_000_000, complete: false }],
+          }),
+        ],
+      },
+      { type: 'library/confirm-delete', id: 'half' },
+    ]);
+    const out = html(h(ModelScreen, { state: s, actions: modelActions }));
+    expect(out).toContain('data-model-id="vgg16-demo"');
+    expect(out).toMatch(/seeded demo · demo weights · int8 · 15.0 MB/);
+    expect(out).toContain('5.0 MB of 15.0 MB');
+    expect(out).toContain('incomplete');
+    expect(out).toContain('aria-label="Re-verify vgg16-demo"');
+    expect(out).toContain('aria-label="Delete vgg16-demo"');
+    expect(out).toContain('Delete half for good');
+    expect(out).toContain('The demo model is stored on this device and verified');
+    expectLabelled(out);
+  });
+});
+
+describe('LiveView', () => {
+  it('video (playsinline, muted, autoplay), overlay canvas, top-5 buttons, fps and ms', () => {
+    const s = state(
+      [
+        { type: 'frame/result', result, at: 0 },
+        { type: 'frame/result', result, at: 625 },
+        { type: 'live/choose', choice: 285 },
+      ],
+      liveState(),
+    );
+    const out = html(h(LiveView, { state: s, actions: liveActions }));
+    expect(out).toMatch(/<video[^>]*data-testid="live-video"/);
+    expect(out).toMatch(/<video[^>]*playsinline/i);
+    expect(out).toMatch(/<video[^>]*muted/);
+    expect(out).toMatch(/<video[^>]*autoplay/);
+    expect(out).toMatch(
+      /<canvas[^>]*data-testid="overlay-canvas"[^>]*aria-label="Grad-CAM heatmap: where the network looks for “tabby”"/,
+    );
+    expect(out).toContain('data-testid="top5"');
+    expect((out.match(/class="class-button"/g) ?? []).length).toBe(5);
+    expect(out).toMatch(/aria-pressed="true"[^>]*aria-label="Egyptian cat, 21 %: show its heatmap"/);
+    expect(out).toMatch(/class="choice-auto" aria-pressed="false"/);
+    expect(out).toMatch(/data-testid="fps">1.6 fps</);
+    expect(out).toContain('615 ms');
+    expect(out).toContain('Use front camera');
+    expect(out).toContain('Heatmap opacity');
+    expectLabelled(out);
+  });
+
+  it('a camera error shows its own message and retry', () => {
+    const s = state([{ type: 'camera/failed', problem: cameraErrorState({ name: 'NotReadableError' }) }], liveState());
+    const out = html(h(LiveView, { state: s, actions: liveActions }));
+    expect(out).toMatch(/data-testid="camera-error" data-kind="busy"/);
+    expect(out).toContain('The camera is busy');
+    expect(out).toContain('Try again');
+  });
+
+  it('paused: frozen badge and "paused" instead of a rate', () => {
+    const s = state([{ type: 'live/paused', paused: true }], liveState());
+    const out = html(h(LiveView, { state: s, actions: liveActions }));
+    expect(out).toContain('Frozen frame');
+    expect(out).toMatch(/data-testid="fps">paused</);
+    expect(out).toMatch(/aria-pressed="true"[^>]*data-testid="pause"/);
+  });
+});
+
+describe('Header and banners', () => {
+  it('shows the backend in words and the demo badge only for demo weights', () => {
+    const demo = html(
+      h(Header, {
+        view: 'live',
+        canGoLive: true,
+        backend: { device: 'wasm', threads: 1, fallbackReason: 'x' },
+        isolated: false,
+        demoWeights: true,
+        onView: noop,
+      }),
+    );
+    expect(demo).toMatch(
+      /data-testid="backend"[^>]*>WebGPU unavailable: WASM · 1 thread: page not cross-origin isolated</,
+    );
+    expect(demo).toContain('data-testid="demo-badge"');
+    const real = html(
+      h(Header, {
+        view: 'live',
+        canGoLive: true,
+        backend: { device: 'webgpu', threads: 4 },
+        isolated: true,
+        demoWeights: false,
+        onView: noop,
+      }),
+    );
+    expect(real).toMatch(/>WebGPU · 4 threads</);
+    expect(real).not.toContain('demo-badge');
+  });
+
+  it('an error banner titles the error by name and keeps its message', () => {
+    const out = html(
+      h(ErrorBanner, { error: { name: 'QuotaError', message: 'needs 140 MB more' }, onDismiss: noop, onReload: noop }),
+    );
+    expect(out).toMatch(/role="alert" data-testid="error" data-error-name="QuotaError"/);
+    expect(out).toContain('Not enough storage');
+    expect(out).toContain('needs 140 MB more');
+    expect(out).not.toContain('>Reload<');
+  });
+
+  it('offers a reload when another tab upgraded the storage', () => {
+    const error = { name: 'StorageBlockedError', message: 'reload this page' };
+    const out = html(h(ErrorBanner, { error, onDismiss: noop, onReload: noop }));
+    expect(out).toContain('>Reload<');
+    expect(out).toContain('convlens was updated in another tab');
+  });
+});
+
+describe('App', () => {
+  function app(s: AppState): string {
+    const engine = { dispose: noop } as unknown as EngineLike;
+    const deps = { store: new Store(s), createBridge: () => engine } as unknown as ControllerDeps;
+    return html(h(App, { controller: new Controller(deps) }));
+  }
+
+  it('is never blank: before the engine answers it shows the header, a status and the model screen', () => {
+    const out = app(initialState());
+    expect(out).toContain('convlens');
+    expect(out).toContain('Starting the engine…');
+    expect(out).toContain('No pretrained ImageNet weights');
+    expectLabelled(out);
+  });
+
+  it('shows the live view with the demo badge once a demo model is ready', () => {
+    const out = app(liveState(false));
+    expect(out).toContain('data-testid="live-video"');
+    expect(out).toContain('data-testid="demo-badge"');
+    expect(app(liveState(true))).not.toContain('data-testid="demo-badge"');
+  });
+
+  it('offers the update unless a download runs', () => {
+    const available = state([{ type: 'update/available' }]);
+    expect(app(available)).toContain('Update available — reload');
+    expect(app(state([{ type: 'download/start', id: DEMO_MODEL_ID }], available))).not.toContain('Update available');
+  });
+
+  it('a failed engine offers a restart', () => {
+    const out = app(state([{ type: 'engine/failed', error: { name: 'WorkerCrashError', message: 'keeps stopping' } }]));
+    expect(out).toContain('Restart engine');
+    expect(out).toContain('data-testid="error"');
+  });
+});
