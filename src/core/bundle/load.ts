@@ -1,0 +1,149 @@
+/**
+ * A verified bundle → graph weights. loadBundle reads and verifies the shards of the parts asked
+ * for; weightRefs declares the bundle's tensors as ONNX external-data initializers (the shard file
+ * as location, plus offset and length), so onnxruntime reads the weights straight from the shard
+ * buffers passed as `externalData`, and names the float value of each kernel and bias:
+ *
+ *   fp32, whole:  the initializer itself
+ *   int8, whole:  DequantizeLinear(kernel int8, kernel_scale float32 [rows], axis = 0), no zero
+ *                 point input (ONNX's default zero point 0)
+ *   split:        Concat(axis = 0) of the pieces, each dequantized with its own scales when int8
+ */
+import type { GraphBuilder } from '../onnx/builder';
+import { dequantize } from '../quant/int8';
+import type { WeightRef } from '../vgg16/graph';
+import type { VggWeights } from '../vgg16/spec';
+import { kernelDims, layers } from '../vgg16/spec';
+import { assertLittleEndian } from './build';
+import { BundleFormatError } from './errors';
+import type { BundleManifest, BundleStore, PartName, TensorEntry } from './manifest';
+import { parseManifest, verifyShard, verifyTensorValues } from './verify';
+
+export interface LoadedBundle {
+  manifest: BundleManifest;
+  /** Shard file name → verified bytes, for every shard of the parts asked for. */
+  files: Map<string, Uint8Array>;
+}
+
+/** Read the manifest and every shard of `parts` from the store, verifying each shard before it is used. */
+export async function loadBundle(store: BundleStore, id: string, parts: readonly PartName[]): Promise<LoadedBundle> {
+  const manifest = parseManifest(await store.manifest(id));
+  const files = new Map<string, Uint8Array>();
+  for (const name of new Set(parts)) {
+    const part = manifest.parts.find((p) => p.name === name);
+    if (!part) {
+      throw new BundleFormatError(
+        `model '${id}' has no part '${name}' (it has ${manifest.parts.map((p) => p.name).join(', ')}): build or download a bundle that includes it`,
+      );
+    }
+    for (const shard of part.shards) {
+      const bytes = await store.shard(id, shard.file);
+      await verifyShard(shard, bytes);
+      files.set(shard.file, bytes);
+    }
+  }
+  verifyTensorValues(manifest, files, parts);
+  return { manifest, files };
+}
+
+/** (layer, role) → its entries, pieces in order. */
+function groupTensors(manifest: BundleManifest, parts: readonly PartName[]): Map<string, TensorEntry[]> {
+  const groups = new Map<string, TensorEntry[]>();
+  for (const t of manifest.tensors) {
+    if (!parts.includes(t.part)) continue;
+    const key = `${t.layer}/${t.role}`;
+    const g = groups.get(key);
+    if (g) g.push(t);
+    else groups.set(key, [t]);
+  }
+  for (const g of groups.values()) g.sort((a, b) => (a.piece?.index ?? 0) - (b.piece?.index ?? 0));
+  return groups;
+}
+
+/**
+ * Declare the tensors of `parts` in the builder as external initializers and return the WeightRef
+ * naming each layer's float kernel and bias. Declared on first use, once: a graph that never asks
+ * for a layer gets none of its tensors. The caller passes the loaded files as the session's
+ * `externalData` ({ path: shard file name, data: bytes }).
+ */
+export function weightRefs(b: GraphBuilder, manifest: BundleManifest, parts: readonly PartName[]): WeightRef {
+  const groups = groupTensors(manifest, parts);
+  const int8 = manifest.quantization === 'int8';
+  const declared = new Map<string, string>();
+  const declare = (t: TensorEntry) =>
+    b.initializer({
+      name: t.name,
+      dtype: t.dtype,
+      dims: t.dims,
+      external: { location: t.shard, offset: t.offset, length: t.length },
+    });
+  return (layer, which) => {
+    const key = `${layer}/${which}`;
+    const known = declared.get(key);
+    if (known) return known;
+    const entries = groups.get(key);
+    if (!entries) {
+      throw new BundleFormatError(
+        `the graph needs ${key}, which the loaded parts (${parts.join(', ')}) of model '${manifest.id}' do not hold`,
+      );
+    }
+    let pieces = entries.map(declare);
+    if (which === 'kernel' && int8) {
+      const scales = groups.get(`${layer}/scale`)!.map(declare);
+      pieces = pieces.map((q, i) => b.dequantizeLinear(q, scales[i]!, undefined, 0, `${layer}/kernel_dq`));
+    }
+    const value = pieces.length === 1 ? pieces[0]! : b.concat(pieces, 0);
+    declared.set(key, value);
+    return value;
+  };
+}
+
+/** A tensor's bytes, copied out of its shard (so typed views are aligned). */
+function tensorBytes(t: TensorEntry, files: ReadonlyMap<string, Uint8Array>): ArrayBuffer {
+  const file = files.get(t.shard);
+  if (!file) throw new BundleFormatError(`shard ${t.shard} of tensor ${t.name} was not loaded`);
+  if (t.offset + t.length > file.length)
+    throw new BundleFormatError(`tensor ${t.name} runs past the end of shard ${t.shard}`);
+  const copy = new Uint8Array(t.length);
+  copy.set(file.subarray(t.offset, t.offset + t.length));
+  return copy.buffer;
+}
+
+/**
+ * The bundle's weights as floats in the internal layout (int8 kernels dequantized exactly as the
+ * graph does), for export and tests. Reads the layers of `parts` (default: every part whose
+ * shards are all in `files`).
+ */
+export function readWeights(
+  manifest: BundleManifest,
+  files: ReadonlyMap<string, Uint8Array>,
+  parts?: readonly PartName[],
+): VggWeights {
+  assertLittleEndian();
+  const use = parts ?? manifest.parts.filter((p) => p.shards.every((s) => files.has(s.file))).map((p) => p.name);
+  const groups = groupTensors(manifest, use);
+  const int8 = manifest.quantization === 'int8';
+  const w: VggWeights = new Map();
+  for (const l of layers(manifest.architecture)) {
+    if (l.kind === 'pool' || !groups.has(`${l.name}/kernel`)) continue;
+    const dims = kernelDims(l);
+    const rowElems = dims.slice(1).reduce((a, b) => a * b, 1);
+    const kernel = new Float32Array(dims.reduce((a, b) => a * b, 1));
+    const kernels = groups.get(`${l.name}/kernel`)!;
+    const scales = groups.get(`${l.name}/scale`);
+    kernels.forEach((t, i) => {
+      const at = (t.piece?.start ?? 0) * rowElems;
+      if (!int8) kernel.set(new Float32Array(tensorBytes(t, files)), at);
+      else
+        kernel.set(
+          dequantize(new Int8Array(tensorBytes(t, files)), new Float32Array(tensorBytes(scales![i]!, files)), t.dims),
+          at,
+        );
+    });
+    const bias = new Float32Array(dims[0]!);
+    for (const t of groups.get(`${l.name}/bias`) ?? [])
+      bias.set(new Float32Array(tensorBytes(t, files)), t.piece?.start ?? 0);
+    w.set(l.name, { kernel, bias });
+  }
+  return w;
+}

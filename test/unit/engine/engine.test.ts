@@ -1,0 +1,81 @@
+/** The engine object in Node, as the CLI and the worker use it (tiny architecture, in-memory store). */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildBundle } from '../../../src/core/bundle/build';
+import { demoWeights } from '../../../src/core/vgg16/demo';
+import { TINY_VGG } from '../../../src/core/vgg16/spec';
+import { Engine } from '../../../workers/engine/engine';
+import { MemoryStore } from '../../helpers/memory-store';
+
+const frame = (w: number, h: number, f: (x: number, y: number) => [number, number, number]) => {
+  const data = new Uint8ClampedArray(w * h * 4);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      data.set([...f(x, y), 255], (y * w + x) * 4);
+    }
+  return { width: w, height: h, data };
+};
+
+describe('Engine', () => {
+  const store = new MemoryStore();
+  const labels = Array.from({ length: TINY_VGG.classes }, (_, i) => `thing ${i}`);
+
+  beforeAll(async () => {
+    const weights = demoWeights(TINY_VGG, 3);
+    const common = { cfg: TINY_VGG, weights, source: 'demo' as const, pretrained: false, labels };
+    store.add(await buildBundle({ id: 'caffe', quantization: 'int8', preprocessing: 'caffe', ...common }));
+    store.add(await buildBundle({ id: 'torch', quantization: 'int8', preprocessing: 'torch', ...common }));
+  });
+
+  it('says it fell back to WASM when no WebGPU adapter exists', async () => {
+    const e = new Engine({ store, hasWebGpu: async () => false, maxThreads: () => 2 });
+    expect(await e.init()).toEqual({ device: 'wasm', threads: 2, fallbackReason: expect.stringMatching(/WebGPU/) });
+    expect((await e.init({ device: 'wasm', threads: 8 })).threads).toBe(2);
+  });
+
+  it('refuses to analyze before a model is loaded, with a named error', async () => {
+    const e = new Engine({ store });
+    await expect(e.analyze(frame(8, 8, () => [0, 0, 0]))).rejects.toMatchObject({ name: 'EngineStateError' });
+  });
+
+  it('loads a bundle, reports progress and model info', async () => {
+    const e = new Engine({ store });
+    const phases: string[] = [];
+    const info = await e.loadModel('caffe', (p) => phases.push(p.phase));
+    expect(phases).toEqual(['verify', 'build', 'ready']);
+    expect(info).toMatchObject({ id: 'caffe', architecture: 'tiny-vgg', pretrained: false, quantization: 'int8', inputSize: 32 });
+    expect(info.parts.every((p) => p.loaded && p.bytes > 0)).toBe(true);
+    await e.dispose();
+  });
+
+  it('analyzes a frame of any size: sorted top-5 with labels, target, normalised heatmap, timings', async () => {
+    const e = new Engine({ store });
+    await e.loadModel('caffe');
+    const r = await e.analyze(frame(97, 61, (x, y) => [x * 2, y * 4, (x * y) % 255]));
+    expect(r.top5).toHaveLength(5);
+    for (let i = 1; i < 5; i++) expect(r.top5[i]!.prob).toBeLessThanOrEqual(r.top5[i - 1]!.prob);
+    expect(r.top5[0]!.label).toBe(labels[r.top5[0]!.index]);
+    expect(r.target.index).toBe(r.top5[0]!.index);
+    expect(r.heatmap.dims).toEqual([2, 2]);
+    expect(Math.max(...r.heatmap.data)).toBeCloseTo(1, 5);
+    expect(r.ms.total).toBeGreaterThanOrEqual(r.ms.run);
+    const other = (r.target.index + 1) % TINY_VGG.classes;
+    expect((await e.analyze(frame(40, 40, () => [9, 9, 9]), { classIndex: other })).target).toEqual({ index: other, label: labels[other] });
+    await e.dispose();
+  });
+
+  it("preprocesses per the manifest's mode", async () => {
+    const img = frame(32, 32, (x, y) => [200, x * 8, y * 8]);
+    const probs = async (id: string) => {
+      const e = new Engine({ store });
+      await e.loadModel(id);
+      const r = await e.analyze(img);
+      await e.dispose();
+      return r.top5.map((p) => p.prob);
+    };
+    expect(await probs('caffe')).not.toEqual(await probs('torch'));
+  });
+
+  it('has no model library in hosts that provide none', async () => {
+    await expect(new Engine({ store }).listModels()).rejects.toMatchObject({ name: 'EngineStateError' });
+  });
+});

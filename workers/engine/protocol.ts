@@ -1,0 +1,132 @@
+/**
+ * The engine's API: the one file a UI developer reads to know what the engine can do.
+ * The same object runs in the PWA's worker (through Comlink), in vitest and in the CLI.
+ * Only CPU data crosses this boundary: sessions, GPU tensors and DB handles stay inside.
+ */
+
+/** Execution device; detection order is WebGPU, then WASM-SIMD. */
+export type Device = 'webgpu' | 'wasm';
+
+/** RGBA pixels, row-major (ImageData's layout). */
+export interface RgbaFrame {
+  width: number;
+  height: number;
+  data: Uint8ClampedArray | Uint8Array;
+}
+
+/** An ImageBitmap, described structurally so this file compiles without DOM/worker libs. */
+export interface BitmapLike {
+  readonly width: number;
+  readonly height: number;
+  close(): void;
+}
+
+/** What `analyze` accepts: raw pixels, or (in the browser) a transferred ImageBitmap it closes. */
+export type FrameInput = RgbaFrame | BitmapLike;
+
+/** Typed progress for long work (download, import, training). */
+export interface Progress {
+  phase: string;
+  done: number;
+  total: number;
+}
+export type ProgressFn = (p: Progress) => void;
+
+export interface BackendInfo {
+  device: Device;
+  threads: number;
+  /** Why the preferred device was not used, if it was not. */
+  fallbackReason?: string;
+}
+
+export type { PartName, Quantization, WeightSource } from '../../src/core/bundle/manifest';
+import type { PartName, Quantization, WeightSource } from '../../src/core/bundle/manifest';
+
+export interface ModelInfo {
+  id: string;
+  architecture: string;
+  source: WeightSource;
+  /** False for the seeded demo weights: predictions are meaningless, the maths is real. */
+  pretrained: boolean;
+  preprocessing: 'caffe' | 'torch';
+  quantization: Quantization;
+  inputSize: number;
+  parts: { name: PartName; bytes: number; loaded: boolean }[];
+}
+
+export interface Prediction {
+  index: number;
+  label: string;
+  prob: number;
+}
+
+export interface AnalyzeOptions {
+  /** Class whose heatmap to compute; default: the top-1 class. */
+  classIndex?: number;
+}
+
+/** A dense tensor on the CPU (Float32Array buffers are transferred, not copied). */
+export interface Grid {
+  dims: number[];
+  data: Float32Array;
+}
+
+export interface AnalyzeResult {
+  top5: Prediction[];
+  target: { index: number; label: string };
+  /** Grad-CAM over block5_conv3, 14×14, normalised to 0..1. */
+  heatmap: Grid;
+  ms: { preprocess: number; run: number; total: number };
+}
+
+/** A model bundle held by the host's store (IndexedDB in the PWA, a folder in Node). */
+export interface StoredModel {
+  id: string;
+  source: WeightSource;
+  pretrained: boolean;
+  quantization: Quantization;
+  /** Per part: bytes in the manifest, bytes verified and stored so far, complete = every shard verified. */
+  parts: { name: PartName; bytes: number; stored: number; complete: boolean }[];
+  /** Written only after every shard of the base verified (two-phase commit). */
+  ready: boolean;
+}
+
+export interface StorageEstimate {
+  usage: number;
+  quota: number;
+  persisted: boolean;
+}
+
+export interface DownloadRequest {
+  id: string;
+  /** URL of the folder holding manifest.json and the shards. */
+  baseUrl: string;
+  /** Default: every part. */
+  parts?: PartName[];
+}
+
+export interface EngineApi {
+  /** Pick the device (auto: WebGPU if an adapter exists, else WASM) and thread count. */
+  init(options?: { device?: Device | 'auto'; threads?: number }): Promise<BackendInfo>;
+  /** Load (and verify) a model bundle from the host's store; builds the live graph once. */
+  loadModel(id: string, onProgress?: ProgressFn): Promise<ModelInfo>;
+  /** ONE session run: top-5, target class, Grad-CAM heatmap and timings for a frame. */
+  analyze(frame: FrameInput, options?: AnalyzeOptions): Promise<AnalyzeResult>;
+  /** Release sessions and memory. */
+  dispose(): Promise<void>;
+
+  // ---- model library (the PWA's IndexedDB; optional in other hosts) ----
+  /** Bundles in the store and how complete each is. */
+  listModels(): Promise<StoredModel[]>;
+  /** Storage used and available, and whether persistence was granted. */
+  storageEstimate(): Promise<StorageEstimate>;
+  /** Download a bundle, verifying each shard; resumes from shards already verified. */
+  downloadModel(request: DownloadRequest, onProgress?: ProgressFn): Promise<StoredModel>;
+  /** Abort a download in progress (verified shards are kept for resuming). */
+  cancelDownload(): Promise<void>;
+  deleteModel(id: string): Promise<void>;
+  /** Re-check every stored shard's length and sha256. */
+  verifyModel(id: string, onProgress?: ProgressFn): Promise<StoredModel>;
+  /** Convert user-supplied weights (Keras .h5 or ONNX-zoo .onnx) into a verified bundle in the store. */
+  importWeights(file: { name: string; bytes: Uint8Array }, onProgress?: ProgressFn): Promise<StoredModel>;
+}
