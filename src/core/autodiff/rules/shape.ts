@@ -71,16 +71,18 @@ export const Pad: Rule = ({ b, node }, [dy]) => {
   const axes = ax ? b.knownInts(ax) : [...Array(rank).keys()];
   const mode = (node.attrs.mode?.value as string | undefined) ?? 'constant';
   if (mode !== 'constant' || !pads || !axes || pads.length !== 2 * axes.length || pads.some((v) => v < 0)) {
-    throw new UnsupportedGradientError(`Pad gradient needs constant mode and constant non-negative pads (${node.name})`);
+    throw new UnsupportedGradientError(`Pad gradient needs constant mode and constant pads ≥ 0 (${node.name})`);
   }
-  const cut = axes.map((a, i) => [a < 0 ? a + rank : a, pads[i]!, pads[i + axes.length]!] as const).filter(([, lo, hi]) => lo || hi);
+  const [starts, ends, cutAxes]: number[][] = [[], [], []];
+  axes.forEach((a, i) => {
+    const [lo, hi] = [pads[i]!, pads[i + axes.length]!];
+    if (!lo && !hi) return;
+    starts.push(lo);
+    ends.push(hi ? -hi : Number.MAX_SAFE_INTEGER);
+    cutAxes.push(a < 0 ? a + rank : a);
+  });
   const none = node.inputs.slice(1).map(() => null);
-  if (!cut.length) return [dy!, ...none];
-  const inputs = [
-    dy!,
-    b.int64s(cut.map(([, lo]) => lo), 'starts'),
-    b.int64s(cut.map(([, , hi]) => (hi ? -hi : Number.MAX_SAFE_INTEGER)), 'ends'),
-    b.int64s(cut.map(([a]) => a), 'axes'),
-  ];
+  if (!starts.length) return [dy!, ...none];
+  const inputs = [dy!, b.int64s(starts, 'starts'), b.int64s(ends, 'ends'), b.int64s(cutAxes, 'axes')];
   return [b.node('Slice', inputs, {}, [{ dtype: b.dtype(dy!), shape: b.shape(X) }])[0]!, ...none];
 };

@@ -1,0 +1,80 @@
+/**
+ * The benchmark's Node rows: onnxruntime-node (native, the ceiling) beside onnxruntime-web's WASM
+ * backend in Node, on the same generated graphs and the same demo weights, fp32 and int8.
+ */
+import * as ortWeb from 'onnxruntime-web';
+import { buildBundle } from '../../src/core/bundle/build';
+import { weightRefs } from '../../src/core/bundle/load';
+import type { BundleManifest } from '../../src/core/bundle/manifest';
+import { buildAnalyzeGraph, IO } from '../../src/core/graphs/analyze';
+import { encodeModel } from '../../src/core/onnx/encode';
+import { embedExternalData } from '../../src/core/onnx/external';
+import { demoWeights } from '../../src/core/vgg16/demo';
+import type { VggConfig } from '../../src/core/vgg16/spec';
+import { sessionExtras } from '../../workers/engine/engine';
+import type { Row } from './report';
+import { timeIt } from './stats';
+
+export interface Bundles {
+  int8: { manifest: BundleManifest; shards: Map<string, Uint8Array> };
+  fp32: { manifest: BundleManifest; shards: Map<string, Uint8Array> };
+}
+
+export async function makeBundles(cfg: VggConfig): Promise<Bundles> {
+  const weights = demoWeights(cfg, 1);
+  const common = { cfg, weights, source: 'demo' as const, pretrained: false, seed: 1, preprocessing: 'caffe' as const, labels: 'imagenet' as const };
+  return {
+    int8: await buildBundle({ id: 'bench-int8', quantization: 'int8', ...common }),
+    fp32: await buildBundle({ id: 'bench-fp32', quantization: 'fp32', ...common }),
+  };
+}
+
+/** The graph convlens runs (Winograd on for WASM), or the plain one (native onnxruntime's ceiling). */
+export function graphBytes(b: Bundles['int8'], withCam: boolean, embed: boolean, winograd = false): Uint8Array {
+  const { manifest } = b;
+  const parts = manifest.parts.map((p) => p.name);
+  const g = buildAnalyzeGraph({ cfg: manifest.architecture, weights: (gb) => weightRefs(gb, manifest, parts), withCam, winograd });
+  return encodeModel(embed ? embedExternalData(g, b.shards) : g);
+}
+
+function feeds<T>(Tensor: new (type: 'float32' | 'int64', data: Float32Array | BigInt64Array, dims: number[]) => T, S: number, withCam: boolean) {
+  const img = new Float32Array(3 * S * S).map((_, i) => ((i * 7919) % 255) - 120);
+  const f: Record<string, T> = { [IO.image]: new Tensor('float32', img, [1, 3, S, S]) };
+  if (withCam) f[IO.target] = new Tensor('int64', BigInt64Array.of(-1n), [1]);
+  return f;
+}
+
+export async function nodeRows(bundles: Bundles, runs: number, log: (s: string) => void): Promise<Row[]> {
+  const rows: Row[] = [];
+  const S = bundles.fp32.manifest.architecture.inputSize;
+  // onnxruntime-node is optional at install time (its install script may be skipped): load lazily.
+  const ortNode = await import('onnxruntime-node').catch(() => undefined);
+  for (const quant of ['fp32', 'int8'] as const) {
+    for (const withCam of [false, true]) {
+      const what = `${withCam ? 'forward + Grad-CAM + top-5' : 'forward + top-5'}, ${quant}`;
+      if (ortNode) {
+        log(`native ${what}`);
+        const s = await ortNode.InferenceSession.create(graphBytes(bundles[quant], withCam, true), { intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+        const f = feeds(ortNode.Tensor, S, withCam);
+        rows.push({ group: 'onnxruntime-node native, 2 threads', what, stat: await timeIt(() => s.run(f), runs) });
+        await s.release();
+      }
+      // One WASM instance per process, its thread count fixed at first use: Node runs 2 threads;
+      // the 1-thread rows come from Chromium, where each page has its own instance.
+      log(`ort-web node wasm ${what}`);
+      ortWeb.env.wasm.numThreads = 2;
+      const b = bundles[quant];
+      const t0 = performance.now();
+      const s = await ortWeb.InferenceSession.create(graphBytes(b, withCam, false, true), {
+        graphOptimizationLevel: 'all',
+        externalData: [...b.shards].map(([path, data]) => ({ path, data })),
+        ...sessionExtras(b.manifest),
+      });
+      const create = performance.now() - t0;
+      const f = feeds(ortWeb.Tensor, S, withCam);
+      rows.push({ group: 'onnxruntime-web WASM in Node, 2 threads', what, stat: await timeIt(() => s.run(f), runs), note: `session ${(create / 1000).toFixed(1)} s` });
+      await s.release();
+    }
+  }
+  return rows;
+}
