@@ -24,7 +24,11 @@ function toRgba(width: number, height: number, pixels: Uint8Array): RgbaImage {
 }
 
 function decodeJpeg(bytes: Uint8Array): RgbaImage {
-  const { width, height, data } = decodeJpegBytes(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: JPEG_MAX_MEMORY_MB });
+  const { width, height, data } = decodeJpegBytes(bytes, {
+    useTArray: true,
+    formatAsRGBA: true,
+    maxMemoryUsageInMB: JPEG_MAX_MEMORY_MB,
+  });
   return toRgba(width, height, data);
 }
 

@@ -22,7 +22,13 @@ function hwio(kernel: Float32Array, o: number, i: number): tf.Tensor4D {
  * `imageNchw` is the preprocessed input, 1×3×S×S. The conv base runs on the wasm backend (speed);
  * the head and tf.grad on the cpu backend (every gradient kernel exists there).
  */
-export async function tfGradCam(cfg: VggConfig, w: VggWeights, imageNchw: Float32Array, target = -1, score: 'probability' | 'logit' = 'probability'): Promise<TfGradCam> {
+export async function tfGradCam(
+  cfg: VggConfig,
+  w: VggWeights,
+  imageNchw: Float32Array,
+  target = -1,
+  score: 'probability' | 'logit' = 'probability',
+): Promise<TfGradCam> {
   const S = cfg.inputSize;
   await tf.setBackend('wasm');
   let x: tf.Tensor4D = tf.tensor4d(imageNchw, [1, 3, S, S]).transpose([0, 2, 3, 1]);
@@ -44,7 +50,11 @@ export async function tfGradCam(cfg: VggConfig, w: VggWeights, imageNchw: Float3
   x.dispose();
 
   await tf.setBackend('cpu');
-  const dense = denseLayers(cfg).map((l) => ({ l, k: tf.tensor2d(w.get(l.name)!.kernel, [l.units, l.inputs]), b: tf.tensor1d(w.get(l.name)!.bias) }));
+  const dense = denseLayers(cfg).map((l) => ({
+    l,
+    k: tf.tensor2d(w.get(l.name)!.kernel, [l.units, l.inputs]),
+    b: tf.tensor1d(w.get(l.name)!.bias),
+  }));
   const head = (a: tf.Tensor4D) => {
     // Flatten in NCHW order, matching fc1's row order (C, H, W).
     let h: tf.Tensor = tf.maxPool(a, 2, 2, 'valid').transpose([0, 3, 1, 2]).reshape([1, -1]);
@@ -59,7 +69,8 @@ export async function tfGradCam(cfg: VggConfig, w: VggWeights, imageNchw: Float3
   const probs = tf.softmax(logits);
   const cls = target >= 0 ? target : (await logits.argMax(1).data())[0]!;
   const onehot = tf.oneHot([cls], cfg.classes).toFloat();
-  const f = (t: tf.Tensor) => tf.sum(tf.mul(score === 'logit' ? head(t as tf.Tensor4D) : tf.softmax(head(t as tf.Tensor4D)), onehot));
+  const f = (t: tf.Tensor) =>
+    tf.sum(tf.mul(score === 'logit' ? head(t as tf.Tensor4D) : tf.softmax(head(t as tf.Tensor4D)), onehot));
   const g = tf.grad(f)(a) as tf.Tensor4D;
   const alpha = tf.mean(g, [0, 1, 2]);
   const cam = tf.relu(tf.mean(tf.mul(a, alpha), 3).squeeze([0]));

@@ -29,7 +29,13 @@ function heatmapPath(base: string, image: string, many: boolean): string {
   return `${base.slice(0, base.length - extname(base).length)}-${basename(image, extname(image))}${ext}`;
 }
 
-export async function classifyCommand(o: { images: string[]; model: string; classArg?: string; heatmap?: string; json: boolean }): Promise<void> {
+export async function classifyCommand(o: {
+  images: string[];
+  model: string;
+  classArg?: string;
+  heatmap?: string;
+  json: boolean;
+}): Promise<void> {
   const dir = resolve(o.model);
   const engine = new Engine({ store: new FsBundleStore(dirname(dir)), maxThreads: () => 2 });
   await engine.init({ device: 'wasm' });
@@ -39,7 +45,11 @@ export async function classifyCommand(o: { images: string[]; model: string; clas
     for (const image of o.images) {
       const img = await readImage(image);
       const r = await engine.analyze(img, { classIndex });
-      if (o.heatmap) await writePng(heatmapPath(o.heatmap, image, o.images.length > 1), overlayHeatmap(img, r.heatmap.data, r.heatmap.dims[1]!, r.heatmap.dims[0]!, 0.4));
+      if (o.heatmap)
+        await writePng(
+          heatmapPath(o.heatmap, image, o.images.length > 1),
+          overlayHeatmap(img, r.heatmap.data, r.heatmap.dims[1]!, r.heatmap.dims[0]!, 0.4),
+        );
       if (o.json) {
         console.log(
           JSON.stringify({

@@ -39,7 +39,8 @@ interface Imported {
 
 /** Weights from the demo seed, a Keras .h5 or an ONNX-zoo .onnx (sniffed by content, not name). */
 export async function importWeights(spec: string, cfg: VggConfig, seed: number): Promise<Imported> {
-  if (spec === 'demo') return { weights: demoWeights(cfg, seed), source: 'demo', pretrained: false, preprocessing: 'caffe' };
+  if (spec === 'demo')
+    return { weights: demoWeights(cfg, seed), source: 'demo', pretrained: false, preprocessing: 'caffe' };
   const bytes = await readInput(spec);
   if (HDF5_MAGIC.every((b, i) => bytes[i] === b)) {
     const { weights } = await readKerasH5(bytes, cfg);
@@ -49,7 +50,13 @@ export async function importWeights(spec: string, cfg: VggConfig, seed: number):
   return { weights, source: 'onnx-zoo', pretrained: true, preprocessing: 'torch' };
 }
 
-export async function buildCommand(o: { weights: string; quant: 'int8' | 'fp32'; seed: number; arch: string; out: string }): Promise<void> {
+export async function buildCommand(o: {
+  weights: string;
+  quant: 'int8' | 'fp32';
+  seed: number;
+  arch: string;
+  out: string;
+}): Promise<void> {
   const cfg = ARCHS[o.arch];
   if (!cfg) throw new InputFileError(`unknown --arch '${o.arch}' (vgg16 or tiny-vgg)`);
   const t0 = performance.now();
@@ -65,7 +72,9 @@ export async function buildCommand(o: { weights: string; quant: 'int8' | 'fp32';
   await writeBundle(o.out, manifest, shards);
   const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
   const parts = manifest.parts.map((p) => `${p.name} ${mb(p.bytes)} in ${p.shards.length} shards`).join(', ');
-  console.log(`wrote ${o.out}: ${manifest.source}${manifest.pretrained ? '' : ' (demo weights, not pretrained)'}, ${o.quant}; ${parts}; ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `wrote ${o.out}: ${manifest.source}${manifest.pretrained ? '' : ' (demo weights, not pretrained)'}, ${o.quant}; ${parts}; ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
 }
 
 /** The fused forward + Grad-CAM graph as ONE standalone .onnx file (weights embedded). */
@@ -76,8 +85,14 @@ export async function exportCommand(o: { model: string; out: string; score: 'pro
   const manifest = await store.manifest(id);
   const parts = manifest.parts.map((p) => p.name);
   const { files } = await loadBundle(store, id, parts);
-  const graph = buildAnalyzeGraph({ cfg: manifest.architecture, weights: (b) => weightRefs(b, manifest, parts), score: o.score });
+  const graph = buildAnalyzeGraph({
+    cfg: manifest.architecture,
+    weights: (b) => weightRefs(b, manifest, parts),
+    score: o.score,
+  });
   const bytes = encodeModel(embedExternalData(graph, files));
   await writeFile(o.out, bytes);
-  console.log(`wrote ${o.out} (${(bytes.length / 1e6).toFixed(1)} MB): inputs image [1,3,${manifest.architecture.inputSize},${manifest.architecture.inputSize}] float32 (${manifest.preprocessing} preprocessing), target [1] int64 (-1 = top-1); outputs probs, top_values, top_indices, target_index, heatmap`);
+  console.log(
+    `wrote ${o.out} (${(bytes.length / 1e6).toFixed(1)} MB): inputs image [1,3,${manifest.architecture.inputSize},${manifest.architecture.inputSize}] float32 (${manifest.preprocessing} preprocessing), target [1] int64 (-1 = top-1); outputs probs, top_values, top_indices, target_index, heatmap`,
+  );
 }

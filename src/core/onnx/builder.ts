@@ -114,13 +114,23 @@ export class GraphBuilder {
 
   scalar(value: number, dtype: DType = 'float32'): string {
     const data: TypedArray =
-      dtype === 'int64' ? BigInt64Array.of(BigInt(value)) : dtype === 'float64' ? Float64Array.of(value) : Float32Array.of(value);
+      dtype === 'int64'
+        ? BigInt64Array.of(BigInt(value))
+        : dtype === 'float64'
+          ? Float64Array.of(value)
+          : Float32Array.of(value);
     return this.constant({ dtype, dims: [], data }, 'scalar');
   }
 
   // ---- the generic node ----
 
-  node(op: string, inputs: string[], attrs: Record<string, Attr>, outs: { dtype: DType; shape: Shape }[], hint?: string): string[] {
+  node(
+    op: string,
+    inputs: string[],
+    attrs: Record<string, Attr>,
+    outs: { dtype: DType; shape: Shape }[],
+    hint?: string,
+  ): string[] {
     const base = this.fresh(hint ?? op.toLowerCase());
     const outputs = outs.map((_, i) => (outs.length === 1 ? base : `${base}_${i}`));
     const node: Node = { op, inputs, outputs, attrs, name: base };
@@ -129,7 +139,14 @@ export class GraphBuilder {
     return outputs;
   }
 
-  private one(op: string, inputs: string[], attrs: Record<string, Attr>, dtype: DType, shape: Shape, hint?: string): string {
+  private one(
+    op: string,
+    inputs: string[],
+    attrs: Record<string, Attr>,
+    dtype: DType,
+    shape: Shape,
+    hint?: string,
+  ): string {
     return this.node(op, inputs, attrs, [{ dtype, shape }], hint)[0]!;
   }
 
@@ -221,7 +238,8 @@ export class GraphBuilder {
 
   matmul(a: string, b: string, hint?: string): string {
     const [sa, sb] = [this.shape(a), this.shape(b)];
-    if (sa.length < 2 || sb.length < 2) throw new ShapeError('MatMul: rank-1 operands are not supported by this builder');
+    if (sa.length < 2 || sb.length < 2)
+      throw new ShapeError('MatMul: rank-1 operands are not supported by this builder');
     const batch = broadcast(sa.slice(0, -2), sb.slice(0, -2));
     return this.one('MatMul', [a, b], {}, this.dtype(a), [...batch, sa[sa.length - 2]!, sb[sb.length - 1]!], hint);
   }
@@ -230,8 +248,15 @@ export class GraphBuilder {
     const [sx, sw] = [this.shape(x), this.staticShape(w)];
     const k = sw.slice(2);
     const { strides = k.map(() => 1), pads = [...k, ...k].map(() => 0), dilations = k.map(() => 1), group = 1 } = attrs;
-    const spatial = k.map((kk, i) => windowOut(sx[2 + i]!, kk, strides[i]!, pads[i]!, pads[i + k.length]!, dilations[i]));
-    const at: Record<string, Attr> = { kernel_shape: ints(k), strides: ints(strides), pads: ints(pads), dilations: ints(dilations) };
+    const spatial = k.map((kk, i) =>
+      windowOut(sx[2 + i]!, kk, strides[i]!, pads[i]!, pads[i + k.length]!, dilations[i]),
+    );
+    const at: Record<string, Attr> = {
+      kernel_shape: ints(k),
+      strides: ints(strides),
+      pads: ints(pads),
+      dilations: ints(dilations),
+    };
     if (group !== 1) at.group = int(group);
     return this.one('Conv', bias ? [x, w, bias] : [x, w], at, this.dtype(x), [sx[0]!, sw[0]!, ...spatial], hint);
   }
@@ -244,7 +269,9 @@ export class GraphBuilder {
     const spatial = k.map((kk, i) => {
       const s = sx[2 + i]!;
       if (typeof s === 'string') return s;
-      return strides[i]! * (s - 1) + output_padding[i]! + ((kk - 1) * dilations[i]! + 1) - pads[i]! - pads[i + k.length]!;
+      return (
+        strides[i]! * (s - 1) + output_padding[i]! + ((kk - 1) * dilations[i]! + 1) - pads[i]! - pads[i + k.length]!
+      );
     });
     const at: Record<string, Attr> = {
       kernel_shape: ints(k),
@@ -281,18 +308,37 @@ export class GraphBuilder {
 
   // ---- reductions ----
 
-  reduce(op: 'ReduceMean' | 'ReduceSum' | 'ReduceMax' | 'ReduceSumSquare', x: string, axes: number[], keepdims = true, hint?: string): string {
+  reduce(
+    op: 'ReduceMean' | 'ReduceSum' | 'ReduceMax' | 'ReduceSumSquare',
+    x: string,
+    axes: number[],
+    keepdims = true,
+    hint?: string,
+  ): string {
     const s = this.shape(x);
     const ax = axes.map((a) => normAxis(a, s.length));
     const shape = keepdims ? s.map((d, i) => (ax.includes(i) ? 1 : d)) : s.filter((_, i) => !ax.includes(i));
-    return this.one(op, [x, this.int64s(axes, 'axes')], { keepdims: int(keepdims ? 1 : 0) }, this.dtype(x), shape, hint);
+    return this.one(
+      op,
+      [x, this.int64s(axes, 'axes')],
+      { keepdims: int(keepdims ? 1 : 0) },
+      this.dtype(x),
+      shape,
+      hint,
+    );
   }
 
   argMax(x: string, axis: number, keepdims = true): string {
     const s = this.shape(x);
     const a = normAxis(axis, s.length);
     const shape = keepdims ? s.map((d, i) => (i === a ? 1 : d)) : s.filter((_, i) => i !== a);
-    return this.one('ArgMax', [x], { axis: int(axis), keepdims: int(keepdims ? 1 : 0), select_last_index: int(0) }, 'int64', shape);
+    return this.one(
+      'ArgMax',
+      [x],
+      { axis: int(axis), keepdims: int(keepdims ? 1 : 0), select_last_index: int(0) },
+      'int64',
+      shape,
+    );
   }
 
   topK(x: string, k: number, axis = -1): [values: string, indices: string] {
@@ -309,7 +355,14 @@ export class GraphBuilder {
   // ---- shape ops ----
 
   reshape(x: string, target: number[], hint?: string): string {
-    return this.one('Reshape', [x, this.int64s(target, 'shape')], {}, this.dtype(x), reshapeTarget(this.shape(x), target), hint);
+    return this.one(
+      'Reshape',
+      [x, this.int64s(target, 'shape')],
+      {},
+      this.dtype(x),
+      reshapeTarget(this.shape(x), target),
+      hint,
+    );
   }
 
   /** Reshape x to the runtime shape of `like` (used by gradients, so symbolic batch sizes work). */
@@ -326,7 +379,14 @@ export class GraphBuilder {
 
   transpose(x: string, perm: number[], hint?: string): string {
     const s = this.shape(x);
-    return this.one('Transpose', [x], { perm: ints(perm) }, this.dtype(x), perm.map((p) => s[p]!), hint);
+    return this.one(
+      'Transpose',
+      [x],
+      { perm: ints(perm) },
+      this.dtype(x),
+      perm.map((p) => s[p]!),
+      hint,
+    );
   }
 
   concat(xs: string[], axis: number): string {
@@ -334,7 +394,9 @@ export class GraphBuilder {
     const a = normAxis(axis, shapes[0]!.length);
     const parts = shapes.map((s) => s[a]!);
     const shape = [...shapes[0]!];
-    shape[a] = parts.every((d) => typeof d === 'number') ? (parts as number[]).reduce((p, q) => p + q, 0) : parts.join('+');
+    shape[a] = parts.every((d) => typeof d === 'number')
+      ? (parts as number[]).reduce((p, q) => p + q, 0)
+      : parts.join('+');
     return this.one('Concat', xs, { axis: int(axis) }, this.dtype(xs[0]!), shape);
   }
 
@@ -368,7 +430,13 @@ export class GraphBuilder {
   squeeze(x: string, axes: number[]): string {
     const s = this.shape(x);
     const ax = axes.map((a) => normAxis(a, s.length));
-    return this.one('Squeeze', [x, this.int64s(axes, 'axes')], {}, this.dtype(x), s.filter((_, i) => !ax.includes(i)));
+    return this.one(
+      'Squeeze',
+      [x, this.int64s(axes, 'axes')],
+      {},
+      this.dtype(x),
+      s.filter((_, i) => !ax.includes(i)),
+    );
   }
 
   expand(x: string, target: number[]): string {
@@ -384,7 +452,11 @@ export class GraphBuilder {
   gather(data: string, indices: string, axis = 0): string {
     const [sd, si] = [this.shape(data), this.shape(indices)];
     const a = normAxis(axis, sd.length);
-    return this.one('Gather', [data, indices], { axis: int(axis) }, this.dtype(data), [...sd.slice(0, a), ...si, ...sd.slice(a + 1)]);
+    return this.one('Gather', [data, indices], { axis: int(axis) }, this.dtype(data), [
+      ...sd.slice(0, a),
+      ...si,
+      ...sd.slice(a + 1),
+    ]);
   }
 
   // ---- quantization ----

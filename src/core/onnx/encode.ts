@@ -12,7 +12,13 @@ function bytesOf(data: TypedArray): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
-function tensorProto(name: string, dtype: DType, dims: number[], data?: TypedArray, external?: Initializer['external']): P.ITensorProto {
+function tensorProto(
+  name: string,
+  dtype: DType,
+  dims: number[],
+  data?: TypedArray,
+  external?: Initializer['external'],
+): P.ITensorProto {
   const t: P.ITensorProto = { name, dataType: DTYPE_CODE[dtype], dims };
   if (external) {
     t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
@@ -129,7 +135,9 @@ export function decodeTensor(t: P.ITensorProto): Tensor {
   else data = Uint8Array.from(t.int32Data ?? []);
   const expected = dims.reduce((a, b) => a * b, 1);
   if (data.length !== expected) {
-    throw new UnsupportedModelError(`tensor '${t.name}' holds ${data.length} values, its dims [${dims}] say ${expected}`);
+    throw new UnsupportedModelError(
+      `tensor '${t.name}' holds ${data.length} values, its dims [${dims}] say ${expected}`,
+    );
   }
   return { dtype, dims, data };
 }
@@ -184,7 +192,14 @@ export function decodeModel(bytes: Uint8Array): Graph {
       const v = decodeAttr(a);
       if (v) attrs[a.name ?? ''] = v;
     }
-    return { op: n.opType ?? '', inputs: n.input ?? [], outputs: n.output ?? [], attrs, name: n.name || `node_${i}`, domain: n.domain || undefined };
+    return {
+      op: n.opType ?? '',
+      inputs: n.input ?? [],
+      outputs: n.output ?? [],
+      attrs,
+      name: n.name || `node_${i}`,
+      domain: n.domain || undefined,
+    };
   });
   return { name: g.name ?? 'graph', nodes, inputs, outputs, initializers, values };
 }

@@ -27,7 +27,12 @@ export function embedExternalData(g: Graph, files: ReadonlyMap<string, Uint8Arra
     const { location, offset, length } = init.external;
     const file = files.get(location);
     if (!file) throw new Error(`external data file '${location}' for '${name}' is missing`);
-    initializers.set(name, { name, dtype: init.dtype, dims: init.dims, data: view(init.dtype, file.subarray(offset, offset + length)) });
+    initializers.set(name, {
+      name,
+      dtype: init.dtype,
+      dims: init.dims,
+      data: view(init.dtype, file.subarray(offset, offset + length)),
+    });
   }
   return { ...g, initializers };
 }

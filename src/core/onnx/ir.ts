@@ -5,13 +5,7 @@
 
 export type DType = 'float32' | 'float64' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool';
 
-export type TypedArray =
-  | Float32Array
-  | Float64Array
-  | BigInt64Array
-  | Int32Array
-  | Int8Array
-  | Uint8Array;
+export type TypedArray = Float32Array | Float64Array | BigInt64Array | Int32Array | Int8Array | Uint8Array;
 
 /** A dimension is a number, or a symbolic name (e.g. 'N' for a free batch size). */
 export type Dim = number | string;

@@ -16,13 +16,25 @@ export type Activations = Map<string, string>;
  * The conv base from an NCHW image tensor up to `until` (inclusive; default block5_pool).
  * Keras applies ReLU inside each conv layer, so a conv layer's output is post-ReLU here too.
  */
-export function vggBase(b: GraphBuilder, cfg: VggConfig, x: string, weight: WeightRef, until = 'block5_pool'): Activations {
+export function vggBase(
+  b: GraphBuilder,
+  cfg: VggConfig,
+  x: string,
+  weight: WeightRef,
+  until = 'block5_pool',
+): Activations {
   const acts: Activations = new Map();
   let h = x;
   for (const l of layers(cfg)) {
     if (l.kind === 'dense') break;
     if (l.kind === 'conv') {
-      const conv = b.conv(h, weight(l.name, 'kernel'), weight(l.name, 'bias'), { pads: [1, 1, 1, 1] }, `${l.name}_preact`);
+      const conv = b.conv(
+        h,
+        weight(l.name, 'kernel'),
+        weight(l.name, 'bias'),
+        { pads: [1, 1, 1, 1] },
+        `${l.name}_preact`,
+      );
       h = b.relu(conv, l.name);
     } else {
       h = b.maxPool(h, { kernel_shape: [2, 2], strides: [2, 2] }, l.name);
@@ -34,7 +46,13 @@ export function vggBase(b: GraphBuilder, cfg: VggConfig, x: string, weight: Weig
 }
 
 /** fc1 → fc2 → predictions on block5_pool's output; returns the logits (pre-softmax). */
-export function imagenetHead(b: GraphBuilder, cfg: VggConfig, pool5: string, weight: WeightRef, acts: Activations): string {
+export function imagenetHead(
+  b: GraphBuilder,
+  cfg: VggConfig,
+  pool5: string,
+  weight: WeightRef,
+  acts: Activations,
+): string {
   let h = b.flatten(pool5, 1);
   for (const l of denseLayers(cfg)) {
     h = b.gemm(h, weight(l.name, 'kernel'), weight(l.name, 'bias'), { transB: 1 }, `${l.name}_preact`);
@@ -45,7 +63,11 @@ export function imagenetHead(b: GraphBuilder, cfg: VggConfig, pool5: string, wei
 }
 
 /** Plain fp32 weights as inline initializers named `<layer>/kernel`, `<layer>/bias`. */
-export function inlineWeights(b: GraphBuilder, cfg: VggConfig, w: Map<string, { kernel: Float32Array; bias: Float32Array }>): WeightRef {
+export function inlineWeights(
+  b: GraphBuilder,
+  cfg: VggConfig,
+  w: Map<string, { kernel: Float32Array; bias: Float32Array }>,
+): WeightRef {
   for (const l of [...convLayers(cfg), ...denseLayers(cfg)]) {
     const lw = w.get(l.name);
     if (!lw) continue;

@@ -16,7 +16,13 @@ export interface VggConfig {
 
 export const VGG16: VggConfig = {
   name: 'vgg16',
-  blocks: [[64, 64], [128, 128], [256, 256, 256], [512, 512, 512], [512, 512, 512]],
+  blocks: [
+    [64, 64],
+    [128, 128],
+    [256, 256, 256],
+    [512, 512, 512],
+    [512, 512, 512],
+  ],
   fc: [4096, 4096],
   classes: 1000,
   inputSize: 224,
@@ -25,7 +31,13 @@ export const VGG16: VggConfig = {
 /** Same topology and names, tiny widths: every path of the code in milliseconds. */
 export const TINY_VGG: VggConfig = {
   name: 'tiny-vgg',
-  blocks: [[4, 4], [8, 8], [8, 8, 8], [8, 8, 8], [16, 16, 16]],
+  blocks: [
+    [4, 4],
+    [8, 8],
+    [8, 8, 8],
+    [8, 8, 8],
+    [16, 16, 16],
+  ],
   fc: [32, 32],
   classes: 10,
   inputSize: 32,
@@ -64,7 +76,10 @@ export function layers(cfg: VggConfig): Layer[] {
     out.push({ kind: 'pool', name: `block${b + 1}_pool`, block: b + 1, channels: cin });
   });
   let inputs = cin * featureSize(cfg) ** 2;
-  const dense = [...cfg.fc.map((u, i) => ({ name: `fc${i + 1}`, units: u })), { name: 'predictions', units: cfg.classes }];
+  const dense = [
+    ...cfg.fc.map((u, i) => ({ name: `fc${i + 1}`, units: u })),
+    { name: 'predictions', units: cfg.classes },
+  ];
   for (const d of dense) {
     out.push({ kind: 'dense', name: d.name, inputs, units: d.units });
     inputs = d.units;

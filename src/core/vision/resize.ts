@@ -48,7 +48,14 @@ function axisTaps(srcLen: number, dstLen: number, antialias: boolean): Tap[] {
 }
 
 /** Separable resample of an interleaved w×h×channels array: rows first, then columns, in float32. */
-function resampleSeparable(src: ArrayLike<number>, w: number, h: number, channels: number, xTaps: Tap[], yTaps: Tap[]): Float32Array {
+function resampleSeparable(
+  src: ArrayLike<number>,
+  w: number,
+  h: number,
+  channels: number,
+  xTaps: Tap[],
+  yTaps: Tap[],
+): Float32Array {
   const outW = xTaps.length;
   const outH = yTaps.length;
   const rows = new Float32Array(h * outW * channels);

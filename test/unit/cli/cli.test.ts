@@ -25,13 +25,31 @@ async function capture(argv: string[]): Promise<{ code: number; out: string[] }>
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'convlens-cli-'));
-  await capture(['model', 'build', '--weights', 'demo', '--arch', 'tiny-vgg', '--quant', 'int8', '--out', join(dir, 'tiny')]);
+  await capture([
+    'model',
+    'build',
+    '--weights',
+    'demo',
+    '--arch',
+    'tiny-vgg',
+    '--quant',
+    'int8',
+    '--out',
+    join(dir, 'tiny'),
+  ]);
 }, 120_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe('convlens classify', () => {
   it('prints one JSON object per image with top-5, target and a normalised heatmap', async () => {
-    const { code, out } = await capture(['classify', photo, 'test/fixtures/photos/misc/coffee.png', '--model', join(dir, 'tiny'), '--json']);
+    const { code, out } = await capture([
+      'classify',
+      photo,
+      'test/fixtures/photos/misc/coffee.png',
+      '--model',
+      join(dir, 'tiny'),
+      '--json',
+    ]);
     expect(code).toBe(0);
     expect(out).toHaveLength(2);
     const r = JSON.parse(out[0]!);
@@ -49,9 +67,14 @@ describe('convlens classify', () => {
   });
 
   it('--class picks the explained class by index or label', async () => {
-    const byIndex = JSON.parse((await capture(['classify', photo, '--model', join(dir, 'tiny'), '--class', '3', '--json'])).out[0]!);
+    const byIndex = JSON.parse(
+      (await capture(['classify', photo, '--model', join(dir, 'tiny'), '--class', '3', '--json'])).out[0]!,
+    );
     expect(byIndex.target.index).toBe(3);
-    const byLabel = JSON.parse((await capture(['classify', photo, '--model', join(dir, 'tiny'), '--class', byIndex.target.label, '--json'])).out[0]!);
+    const byLabel = JSON.parse(
+      (await capture(['classify', photo, '--model', join(dir, 'tiny'), '--class', byIndex.target.label, '--json']))
+        .out[0]!,
+    );
     expect(byLabel.target.index).toBe(3);
   });
 
@@ -61,7 +84,8 @@ describe('convlens classify', () => {
     const [src, over] = [await readImage(photo), await readImage(png)];
     expect([over.width, over.height]).toEqual([src.width, src.height]);
     let changed = 0;
-    for (let i = 0; i < src.data.length; i += 4) if (src.data[i] !== over.data[i] || src.data[i + 2] !== over.data[i + 2]) changed++;
+    for (let i = 0; i < src.data.length; i += 4)
+      if (src.data[i] !== over.data[i] || src.data[i + 2] !== over.data[i + 2]) changed++;
     expect(changed / (src.width * src.height)).toBeGreaterThan(0.2);
   });
 });
@@ -74,7 +98,9 @@ describe('clear errors', () => {
     [['model', 'build', '--weights', 'missing.h5', '--out', 'OUT'], /missing\.h5: no such file/],
     [['frobnicate'], /unknown command/],
   ])('%j', async (argv, pattern) => {
-    const args = argv.map((a) => a.replace('MODEL', join(dir, 'tiny')).replace('NOPE', join(dir, 'nope')).replace('OUT', join(dir, 'x')));
+    const args = argv.map((a) =>
+      a.replace('MODEL', join(dir, 'tiny')).replace('NOPE', join(dir, 'nope')).replace('OUT', join(dir, 'x')),
+    );
     await expect(main(args)).rejects.toThrow(pattern);
   });
 

@@ -35,7 +35,11 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe.each(['int8', 'fp32'])('full-size VGG16 demo bundle, %s', (quant) => {
   const model = () => join(dir, `vgg16-${quant}`);
-  let result: { top5: { index: number; prob: number }[]; target: { index: number }; heatmap: { dims: number[]; data: number[] } };
+  let result: {
+    top5: { index: number; prob: number }[];
+    target: { index: number };
+    heatmap: { dims: number[]; data: number[] };
+  };
 
   it('builds and classifies a photo end to end', async () => {
     await json(['model', 'build', '--weights', 'demo', '--quant', quant, '--out', model()]);

@@ -42,7 +42,13 @@ describe('Engine', () => {
     const phases: string[] = [];
     const info = await e.loadModel('caffe', (p) => phases.push(p.phase));
     expect(phases).toEqual(['verify', 'build', 'ready']);
-    expect(info).toMatchObject({ id: 'caffe', architecture: 'tiny-vgg', pretrained: false, quantization: 'int8', inputSize: 32 });
+    expect(info).toMatchObject({
+      id: 'caffe',
+      architecture: 'tiny-vgg',
+      pretrained: false,
+      quantization: 'int8',
+      inputSize: 32,
+    });
     expect(info.parts.every((p) => p.loaded && p.bytes > 0)).toBe(true);
     await e.dispose();
   });
@@ -59,7 +65,14 @@ describe('Engine', () => {
     expect(Math.max(...r.heatmap.data)).toBeCloseTo(1, 5);
     expect(r.ms.total).toBeGreaterThanOrEqual(r.ms.run);
     const other = (r.target.index + 1) % TINY_VGG.classes;
-    expect((await e.analyze(frame(40, 40, () => [9, 9, 9]), { classIndex: other })).target).toEqual({ index: other, label: labels[other] });
+    expect(
+      (
+        await e.analyze(
+          frame(40, 40, () => [9, 9, 9]),
+          { classIndex: other },
+        )
+      ).target,
+    ).toEqual({ index: other, label: labels[other] });
     await e.dispose();
   });
 

@@ -18,7 +18,11 @@ import { MemoryStore } from '../../helpers/memory-store';
 import { cosine } from '../../helpers/tfjs-gradcam';
 
 const photos: { path: string }[] = JSON.parse(readFileSync('test/fixtures/photos/index.json', 'utf8'));
-const paths = [...photos.map((p) => `test/fixtures/photos/${p.path}`), 'test/fixtures/photos/misc/chelsea.png', 'test/fixtures/photos/misc/rocket.jpg'];
+const paths = [
+  ...photos.map((p) => `test/fixtures/photos/${p.path}`),
+  'test/fixtures/photos/misc/chelsea.png',
+  'test/fixtures/photos/misc/rocket.jpg',
+];
 
 describe('int8 vs fp32 fidelity on full-size VGG16', () => {
   const fp32: AnalyzeResult[] = [];
@@ -27,10 +31,20 @@ describe('int8 vs fp32 fidelity on full-size VGG16', () => {
 
   beforeAll(async () => {
     const weights = demoWeights(VGG16, 1);
-    const common = { cfg: VGG16, weights, source: 'demo' as const, pretrained: false, preprocessing: 'caffe' as const, labels: 'imagenet' as const };
+    const common = {
+      cfg: VGG16,
+      weights,
+      source: 'demo' as const,
+      pretrained: false,
+      preprocessing: 'caffe' as const,
+      labels: 'imagenet' as const,
+    };
     const images = await Promise.all(paths.map(readImage));
     const engine = async (quantization: 'int8' | 'fp32') => {
-      const e = new Engine({ store: new MemoryStore().add(await buildBundle({ id: quantization, quantization, ...common })), maxThreads: () => 2 });
+      const e = new Engine({
+        store: new MemoryStore().add(await buildBundle({ id: quantization, quantization, ...common })),
+        maxThreads: () => 2,
+      });
       await e.loadModel(quantization);
       return e;
     };
@@ -53,7 +67,9 @@ describe('int8 vs fp32 fidelity on full-size VGG16', () => {
     expect(clear.length).toBeGreaterThanOrEqual(fp32.length * 0.8);
     expect(clear.filter(agrees).length / clear.length).toBeGreaterThanOrEqual(0.98);
     for (const [i] of fp32.entries()) if (!agrees(i)) expect(nearTie(i)).toBe(true);
-    console.info(`int8 vs fp32 top-1 agreement: ${fp32.filter((_, i) => agrees(i)).length}/${fp32.length} frames (${clear.length} decided clearly)`);
+    console.info(
+      `int8 vs fp32 top-1 agreement: ${fp32.filter((_, i) => agrees(i)).length}/${fp32.length} frames (${clear.length} decided clearly)`,
+    );
   });
 
   it('heatmaps of the same class have cosine ≥ 0.98 on every frame', () => {

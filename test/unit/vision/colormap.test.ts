@@ -28,6 +28,8 @@ describe('applyJet', () => {
     const values = [0, 0.1, 0.33, 0.5, 0.9, 1];
     const rgba = applyJet(Float32Array.from(values));
     expect(rgba.length).toBe(values.length * 4);
-    values.forEach((v, i) => expect(Array.from(rgba.subarray(i * 4, i * 4 + 4))).toEqual([...jet(Math.fround(v)), 255]));
+    values.forEach((v, i) =>
+      expect(Array.from(rgba.subarray(i * 4, i * 4 + 4))).toEqual([...jet(Math.fround(v)), 255]),
+    );
   });
 });

@@ -51,7 +51,8 @@ describe('overlayHeatmap', () => {
     const pixel = pixelAt(photo, x, y);
     const got = pixelAt(out, x, y);
     // ±1: the library upsamples in float32, which can move jet's byte rounding by one step.
-    for (let c = 0; c < 3; c++) expect(Math.abs(got[c]! - clampedByte(colour[c]! * 0.4 + pixel[c]!))).toBeLessThanOrEqual(1);
+    for (let c = 0; c < 3; c++)
+      expect(Math.abs(got[c]! - clampedByte(colour[c]! * 0.4 + pixel[c]!))).toBeLessThanOrEqual(1);
   });
 
   it('adds rather than blends, and clips at 255 (exact on a flat heatmap)', () => {
@@ -69,7 +70,8 @@ describe('blendHeatmap', () => {
     const colour = jet(heatUnder(x, y));
     const pixel = pixelAt(photo, x, y);
     const got = pixelAt(out, x, y);
-    for (let c = 0; c < 3; c++) expect(Math.abs(got[c]! - clampedByte(0.7 * pixel[c]! + 0.3 * colour[c]!))).toBeLessThanOrEqual(1);
+    for (let c = 0; c < 3; c++)
+      expect(Math.abs(got[c]! - clampedByte(0.7 * pixel[c]! + 0.3 * colour[c]!))).toBeLessThanOrEqual(1);
     expect(got[3]).toBe(200);
   });
 

@@ -1,6 +1,12 @@
 /** Resampling: constants survive, ramps land where an independent formula puts them, crops are centred. */
 import { describe, expect, it } from 'vitest';
-import { crop, resizeBilinear, resizeCenterCrop, resizeFloatMap, shorterSideSize } from '../../../src/core/vision/resize';
+import {
+  crop,
+  resizeBilinear,
+  resizeCenterCrop,
+  resizeFloatMap,
+  shorterSideSize,
+} from '../../../src/core/vision/resize';
 import { clampedByte, imageFrom, pixelAt, rowChannel } from './images';
 
 /** Half-pixel-centre source position of output sample o, clamped to the source (align_corners=false). */
@@ -66,7 +72,9 @@ describe('resizeBilinear', () => {
 
   it('rejects bad sizes and short buffers', () => {
     expect(() => resizeBilinear(constant, 0, 5)).toThrow(RangeError);
-    expect(() => resizeBilinear({ width: 4, height: 4, data: new Uint8ClampedArray(10) }, 2, 2)).toThrow(/needs 64 bytes/);
+    expect(() => resizeBilinear({ width: 4, height: 4, data: new Uint8ClampedArray(10) }, 2, 2)).toThrow(
+      /needs 64 bytes/,
+    );
   });
 });
 
@@ -84,7 +92,8 @@ describe('crop and resizeCenterCrop', () => {
   it('takes the middle of a landscape image whose short side already fits (odd excess rounds down)', () => {
     const out = resizeCenterCrop(coords(31, 20), 20);
     expect([out.width, out.height]).toEqual([20, 20]);
-    for (let y = 0; y < 20; y++) for (let x = 0; x < 20; x++) expect(pixelAt(out, x, y)).toEqual([(x + 5) * 8, y * 8, 7, 255]);
+    for (let y = 0; y < 20; y++)
+      for (let x = 0; x < 20; x++) expect(pixelAt(out, x, y)).toEqual([(x + 5) * 8, y * 8, 7, 255]);
   });
 
   it('takes the middle of a portrait image (odd excess rounds down)', () => {
