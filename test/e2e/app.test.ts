@@ -1,0 +1,177 @@
+/**
+ * The PWA in Chromium, served under a sub-path: installable, controlled by its service worker,
+ * cross-origin isolated (WASM threads), the demo model downloaded and running on the fake camera,
+ * then offline — a reload and a cold start with the server stopped (reliability rows 7, 8, 14) — and
+ * a new version that waits for the user (row 6). Another origin never sees a request; the CSP is
+ * never violated.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  clickDownload,
+  launch,
+  originOf,
+  readLibraryDb,
+  respondWith,
+  startServer,
+  waitForController,
+  waitForPredictions,
+  type Session,
+  type TestServer,
+} from './harness';
+import { BASE, DIST, MODEL_ID } from './paths';
+
+describe('the app on a host that sends COOP/COEP', () => {
+  let server: TestServer;
+  let session: Session;
+  let page: Page;
+  let origin: string;
+
+  beforeAll(async () => {
+    server = await startServer();
+    origin = originOf(server.url);
+    session = await launch();
+  });
+  afterAll(async () => {
+    await session?.close();
+    await server?.close();
+  });
+
+  it('is installable, controlled by its service worker, and cross-origin isolated with WASM threads', async () => {
+    page = await session.open(server.url);
+    await waitForController(page);
+    const cdp = await page.createCDPSession();
+    const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+    expect(installabilityErrors).toEqual([]);
+    const manifest = await cdp.send('Page.getAppManifest');
+    expect(manifest.errors).toEqual([]);
+    expect(manifest.url).toBe(`${origin}${BASE}manifest.webmanifest`);
+
+    const state = await page.evaluate(() => ({
+      isolated: crossOriginIsolated,
+      scope: navigator.serviceWorker.controller?.scriptURL,
+      threads: Math.min(navigator.hardwareConcurrency, 4),
+    }));
+    expect(state.isolated).toBe(true);
+    expect(state.scope).toBe(`${origin}${BASE}sw.js`);
+    const backend = await page.waitForFunction(
+      () => document.querySelector('[data-testid=backend]')?.textContent?.match(/(\d+) threads?/)?.[1],
+      {
+        timeout: 60_000,
+      },
+    );
+    expect(Number(await backend.jsonValue())).toBe(state.threads);
+    session.assertClean(origin);
+  });
+
+  it('downloads the demo model, verifies it, and runs it live on the fake camera', async () => {
+    await clickDownload(page);
+    const top5 = await waitForPredictions(page);
+    expect(top5).toMatch(/%/);
+    const db = await readLibraryDb(page);
+    expect(db.ready).toEqual([MODEL_ID]);
+    expect(db.shards).toHaveLength(5);
+    for (const f of db.shards) expect(server.count(`/${f}`)).toBe(1);
+    session.assertClean(origin);
+  });
+
+  it('keeps a new version waiting until the user accepts it, then reloads into it', async () => {
+    // "Deploy" a new service worker: same app, different bytes.
+    const sw = `${await readFile(join(DIST, 'sw.js'), 'utf8')}\n// next version\n`;
+    server.fault = respondWith(`${BASE}sw.js`, sw, {
+      'Content-Type': 'text/javascript; charset=utf-8',
+      'Cache-Control': 'no-cache',
+    });
+    await page.evaluate(() => navigator.serviceWorker.getRegistration().then((r) => r?.update()));
+    await page.waitForSelector('[data-testid=update-prompt]', { timeout: 60_000 });
+    // No silent skipWaiting: well after installing, the new worker still waits and the page is untouched.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await page.evaluate(() => navigator.serviceWorker.getRegistration().then((r) => r?.waiting?.state))).toBe(
+      'installed',
+    );
+    const reloaded = page.waitForNavigation({ waitUntil: 'load', timeout: 60_000 });
+    await page.click('[data-testid=update-prompt] button');
+    await reloaded;
+    expect(
+      await page.evaluate(() => navigator.serviceWorker.getRegistration().then((r) => r?.waiting ?? null)),
+    ).toBeNull();
+    await waitForPredictions(page);
+    server.fault = undefined;
+    session.assertClean(origin);
+  });
+
+  it('works offline: a reload, then a cold start of the browser, with the server stopped', async () => {
+    // Models live in IndexedDB only: the service worker never caches them.
+    const cached = await page.evaluate(async () => {
+      const urls: string[] = [];
+      for (const name of await caches.keys())
+        for (const req of await (await caches.open(name)).keys()) urls.push(req.url);
+      return urls;
+    });
+    expect(cached.some((u) => u.includes('/ort/ort-wasm-simd-threaded.jsep.wasm'))).toBe(true);
+    expect(cached.filter((u) => u.includes('/models/'))).toEqual([]);
+
+    await server.close();
+    await page.reload({ waitUntil: 'load' });
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    await waitForPredictions(page);
+    // Any URL inside the scope gets the app shell (e.g. a launch URL with a query).
+    await page.goto(`${origin}${BASE}?source=homescreen`, { waitUntil: 'load' });
+    await waitForPredictions(page);
+    session.assertClean(origin);
+
+    // Cold start: a new browser process on the same profile, nothing listening on the port.
+    await session.close(true);
+    const again = await launch({ userDataDir: session.userDataDir });
+    try {
+      const cold = await again.open(`${origin}${BASE}`);
+      expect(await cold.evaluate(() => crossOriginIsolated)).toBe(true);
+      await waitForPredictions(cold);
+      again.assertClean(origin);
+    } finally {
+      await again.close();
+    }
+  });
+});
+
+describe('the app on a static host that cannot set headers', () => {
+  let server: TestServer;
+  let session: Session;
+
+  beforeAll(async () => {
+    server = await startServer({ isolation: false });
+    session = await launch();
+  });
+  afterAll(async () => {
+    await session?.close();
+    await server?.close();
+  });
+
+  it('runs on one thread before isolation, then becomes isolated once its service worker adds COOP/COEP', async () => {
+    const page = await session.open(server.url);
+    const first = await page.evaluate(() => ({
+      isolated: crossOriginIsolated,
+      controlled: !!navigator.serviceWorker.controller,
+    }));
+    expect(first).toEqual({ isolated: false, controlled: false });
+    // Without isolation there is no SharedArrayBuffer: one WASM thread, and it still works (row 9).
+    await clickDownload(page);
+    await waitForPredictions(page);
+    expect(await page.$eval('[data-testid=backend]', (e) => e.textContent)).toMatch(/\b1 thread\b/);
+
+    await waitForController(page);
+    await page.reload({ waitUntil: 'load' });
+    const threads = await page.evaluate(() => Math.min(navigator.hardwareConcurrency, 4));
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    await page.waitForFunction(
+      (n: number) =>
+        new RegExp(`\\b${n} threads?\\b`).test(document.querySelector('[data-testid=backend]')?.textContent ?? ''),
+      { timeout: 60_000 },
+      threads,
+    );
+    await waitForPredictions(page);
+    session.assertClean(originOf(server.url));
+  });
+});
