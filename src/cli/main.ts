@@ -3,16 +3,30 @@
  * `convlens` — the engine from the command line:
  *   convlens model build --weights demo|<file.h5>|<file.onnx> [--quant int8|fp32] [--seed N] [--arch vgg16|tiny-vgg] --out models/<id>
  *   convlens model export --out <file.onnx> [--model models/<id>] [--score logit|probability]
- *   convlens classify <image…> [--model models/<id>] [--class <index|label>] [--heatmap out.png] [--json]
+ *   convlens classify <image…> [--model models/<id>] [--classifier my.classifier] [--class <index|label>] [--heatmap out.png] [--json]
+ *   convlens classify <image…> --cam gradcam|gradcam++|layercam [--layer <conv layer>] [--class …] [--heatmap out.png] [--json]
+ *   convlens activations <image> --layer <layer> --out grid.png [--normalise map|layer] [--columns N]
+ *   convlens filters --layer <layer> [--count N] --out filters.png [--steps N] [--step S] [--size PX] [--jitter PX] [--tv W] [--objective activation|preactivation] [--book] [--batch B]
+ *   convlens train <folder> [--model models/<id>] --out my.classifier [--variants K] [--epochs E] [--seed S] [--fine-tune] [--head dense|gap] [--size S] [--lr LR] [--optimizer rmsprop|adam] [--json]
  */
 import { parseArgs } from 'node:util';
 import { buildCommand, exportCommand } from './commands/model';
 import { classifyCommand } from './commands/classify';
+import { trainCommand } from './commands/train';
+import { activationsCommand, explainCommand, filtersCommand } from './commands/insight';
+import { isCamMethod } from '../core/insight/cam';
+import { BOOK_SETTINGS } from '../core/insight/filters';
 
 const USAGE = `usage:
   convlens model build --weights demo|<file.h5>|<file.onnx> [--quant int8|fp32] [--seed N] [--arch vgg16|tiny-vgg] --out models/<id>
   convlens model export --out <file.onnx> [--model models/<id>] [--score logit|probability]
-  convlens classify <image…> [--model models/<id>] [--class <index|label>] [--heatmap out.png] [--json]`;
+  convlens classify <image…> [--model models/<id>] [--classifier my.classifier] [--class <index|label>] [--heatmap out.png] [--json]
+  convlens classify <image…> --cam gradcam|gradcam++|layercam [--layer <conv layer, default block5_conv3>] [--class …] [--heatmap out.png] [--json]
+  convlens activations <image> --layer <conv or pool layer> --out grid.png [--normalise map|layer] [--columns N]
+  convlens filters --layer <conv layer> [--count 16] --out filters.png [--steps 40] [--step 1] [--size 128] [--jitter 4] [--tv 0.6]
+                   [--objective activation|preactivation] [--book] [--batch 8] [--seed S]
+  convlens train <folder: one sub-folder of photos per class> [--model models/<id>] --out my.classifier
+                 [--variants K] [--epochs E] [--seed S] [--fine-tune] [--head dense|gap] [--size S] [--lr LR] [--optimizer rmsprop|adam] [--json]`;
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -33,6 +47,26 @@ export async function main(argv: string[]): Promise<number> {
       heatmap: { type: 'string' },
       score: { type: 'string', default: 'logit' },
       json: { type: 'boolean', default: false },
+      classifier: { type: 'string' },
+      variants: { type: 'string' },
+      epochs: { type: 'string' },
+      'fine-tune': { type: 'boolean', default: false },
+      head: { type: 'string' },
+      size: { type: 'string' },
+      lr: { type: 'string' },
+      optimizer: { type: 'string' },
+      cam: { type: 'string' },
+      layer: { type: 'string' },
+      normalise: { type: 'string', default: 'map' },
+      columns: { type: 'string' },
+      count: { type: 'string', default: '16' },
+      steps: { type: 'string' },
+      step: { type: 'string' },
+      jitter: { type: 'string' },
+      tv: { type: 'string' },
+      objective: { type: 'string' },
+      book: { type: 'boolean', default: false },
+      batch: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -53,13 +87,122 @@ export async function main(argv: string[]): Promise<number> {
     await exportCommand({ model: values.model!, out: values.out, score: values.score });
     return 0;
   }
+  if (cmd === 'classify' && (values.cam !== undefined || values.layer !== undefined)) {
+    const images = [sub, ...rest].filter((x): x is string => !!x);
+    if (!images.length) throw new UsageError('classify needs at least one image');
+    const cam = values.cam ?? 'gradcam';
+    if (!isCamMethod(cam)) throw new UsageError('--cam is gradcam, gradcam++ or layercam');
+    if (values.classifier)
+      throw new UsageError('--cam/--layer explain the ImageNet head; with --classifier leave them out');
+    await explainCommand({
+      images,
+      model: values.model!,
+      cam,
+      layer: values.layer ?? 'block5_conv3',
+      classArg: values.class,
+      heatmap: values.heatmap,
+      json: values.json!,
+    });
+    return 0;
+  }
+  if (cmd === 'activations') {
+    if (!sub || rest.length) throw new UsageError('activations needs one image');
+    if (!values.layer || !values.out) throw new UsageError('activations needs --layer <name> and --out <grid.png>');
+    if (values.normalise !== 'map' && values.normalise !== 'layer') throw new UsageError('--normalise is map or layer');
+    await activationsCommand({
+      image: sub,
+      model: values.model!,
+      layer: values.layer,
+      out: values.out,
+      normalise: values.normalise,
+      columns: insightNumber('columns', values.columns),
+    });
+    return 0;
+  }
+  if (cmd === 'filters') {
+    if (sub) throw new UsageError('filters takes no positional argument');
+    if (!values.layer || !values.out) throw new UsageError('filters needs --layer <name> and --out <filters.png>');
+    const objective = values.objective;
+    if (objective !== undefined && objective !== 'activation' && objective !== 'preactivation')
+      throw new UsageError('--objective is activation or preactivation');
+    const given = {
+      steps: insightNumber('steps', values.steps),
+      step: insightNumber('step', values.step, false),
+      size: insightNumber('size', values.size),
+      jitter: insightNumber('jitter', values.jitter),
+      tv: insightNumber('tv', values.tv, false),
+      seed: insightNumber('seed', values.seed),
+      objective,
+    };
+    await filtersCommand({
+      model: values.model!,
+      layer: values.layer,
+      count: insightNumber('count', values.count)!,
+      out: values.out,
+      // --book: the book's recipe exactly; any other flag given still overrides it.
+      settings: {
+        ...(values.book ? BOOK_SETTINGS : {}),
+        ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)),
+      },
+      batch: insightNumber('batch', values.batch),
+      columns: insightNumber('columns', values.columns),
+    });
+    return 0;
+  }
   if (cmd === 'classify') {
     const images = [sub, ...rest].filter((x): x is string => !!x);
     if (!images.length) throw new UsageError('classify needs at least one image');
-    await classifyCommand({ images, model: values.model!, classArg: values.class, heatmap: values.heatmap, json: values.json! });
+    await classifyCommand({
+      images,
+      model: values.model!,
+      classifier: values.classifier,
+      classArg: values.class,
+      heatmap: values.heatmap,
+      json: values.json!,
+    });
+    return 0;
+  }
+  if (cmd === 'train') {
+    if (!sub || rest.length) throw new UsageError('train needs one folder (one sub-folder of photos per class)');
+    if (!values.out) throw new UsageError('train needs --out <file.classifier>');
+    const num = (name: string, v: string | undefined, int = true) => {
+      if (v === undefined) return undefined;
+      const n = Number(v);
+      if (!Number.isFinite(n) || (int && !Number.isInteger(n)))
+        throw new UsageError(`--${name} must be a${int ? 'n integer' : ' number'}, got '${v}'`);
+      return n;
+    };
+    if (values.head !== undefined && values.head !== 'dense' && values.head !== 'gap')
+      throw new UsageError('--head is dense or gap');
+    if (values.optimizer !== undefined && values.optimizer !== 'rmsprop' && values.optimizer !== 'adam')
+      throw new UsageError('--optimizer is rmsprop or adam');
+    await trainCommand({
+      folder: sub,
+      model: values.model!,
+      out: values.out,
+      variants: num('variants', values.variants),
+      epochs: num('epochs', values.epochs),
+      // --seed defaults to '1' for model build; the same default suits training.
+      seed: num('seed', values.seed),
+      fineTune: values['fine-tune']!,
+      head: values.head as 'dense' | 'gap' | undefined,
+      size: num('size', values.size),
+      lr: num('lr', values.lr, false),
+      optimizer: values.optimizer as 'rmsprop' | 'adam' | undefined,
+      json: values.json!,
+    });
     return 0;
   }
   throw new UsageError(`unknown command '${[cmd, sub].filter(Boolean).join(' ')}'\n${USAGE}`);
+}
+
+/** A numeric option of the insight commands (undefined when not given). */
+function insightNumber(name: string, v: string | undefined, int = true): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || (int && !Number.isInteger(n)))
+    throw new UsageError(`--${name} must be a non-negative ${int ? 'integer' : 'number'}, got '${v}'`);
+  return n;
 }
 
 const isEntry = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;

@@ -7,10 +7,27 @@ import { loadBundle, weightRefs } from '../../src/core/bundle/load';
 import type { BundleManifest, BundleStore } from '../../src/core/bundle/manifest';
 import { buildAnalyzeGraph, IO } from '../../src/core/graphs/analyze';
 import { encodeModel } from '../../src/core/onnx/encode';
+import type { Graph } from '../../src/core/onnx/ir';
+import type { GraphSession } from '../../src/core/insight';
+import { camKey, Insight } from '../../src/core/insight';
 import { resizeCenterCrop } from '../../src/core/vision/resize';
 import { toNchw } from '../../src/core/vision/preprocess';
 import { IMAGENET_LABELS } from '../../src/core/vgg16/imagenet-labels';
+import type { FeatureCache } from '../../src/core/train/features';
+import { ortRuntime } from '../../src/core/train/ort-runtime';
+import type { ClassifierInfo } from '../../src/core/train/service';
+import { TrainingService } from '../../src/core/train/service';
+import type { TrainRequest, TrainResult, TrainState } from '../../src/core/train/trainer';
+import type { TrainingRequest, TrainProgressFn } from './protocol';
 import type {
+  ActivationMaps,
+  DeletionRequest,
+  DeletionResult,
+  Explanation,
+  ExplainOptions,
+  FilterRequest,
+  FilterResult,
+  InsightLayer,
   AnalyzeOptions,
   AnalyzeResult,
   BackendInfo,
@@ -48,6 +65,19 @@ export interface EngineHost {
   hasWebGpu?: () => Promise<boolean>;
   /** Threads the host can run (1 unless cross-origin isolated in a browser). */
   maxThreads?: () => number;
+  /** Where training features are cached (the PWA: IndexedDB); default: in memory. */
+  featureCache?: FeatureCache;
+  /** Called after every training epoch with the resumable state (the PWA: keep it in IndexedDB). */
+  onTrainCheckpoint?: (state: TrainState) => Promise<void>;
+}
+
+/** A custom classifier's live session, valid for the manifest it was built on. */
+interface Custom {
+  manifest: BundleManifest;
+  labels: readonly string[];
+  session: ort.InferenceSession;
+  size: number;
+  bytes: Uint8Array;
 }
 
 interface Loaded {
@@ -68,9 +98,36 @@ export function sessionExtras(manifest: BundleManifest): Pick<ort.InferenceSessi
   return manifest.quantization === 'int8' ? { extra: { session: { disable_quant_qdq: '1' } } } : {};
 }
 
+/** An onnxruntime-web session for a graph, as the insight code's GraphSession. */
+async function openGraph(graph: Graph, options: ort.InferenceSession.SessionOptions): Promise<GraphSession> {
+  return graphSession(await ort.InferenceSession.create(encodeModel(graph), options));
+}
+
+/** A session as the insight code's GraphSession (float32 and int64 feeds); `owned`: release() releases it. */
+function graphSession(session: ort.InferenceSession, owned = true): GraphSession {
+  return {
+    async run(feeds) {
+      const t: Record<string, ort.Tensor> = {};
+      for (const [k, v] of Object.entries(feeds))
+        t[k] =
+          v.data instanceof BigInt64Array
+            ? new ort.Tensor('int64', v.data, v.dims)
+            : new ort.Tensor('float32', v.data, v.dims);
+      const out = await session.run(t);
+      return Object.fromEntries(
+        Object.entries(out).map(([k, v]) => [k, { dims: [...v.dims], data: v.data as Float32Array | BigInt64Array }]),
+      );
+    },
+    release: async () => (owned ? session.release() : undefined),
+  };
+}
+
 export class Engine implements EngineApi {
   private backend: BackendInfo | undefined;
   private model: Loaded | undefined;
+  private insightModel: Insight | undefined;
+  private trainingService: TrainingService | undefined;
+  private custom: Custom | undefined;
 
   constructor(private readonly host: EngineHost) {}
 
@@ -104,6 +161,23 @@ export class Engine implements EngineApi {
     await this.model?.session.release();
     const labels = manifest.labels === 'imagenet' ? IMAGENET_LABELS : manifest.labels;
     this.model = { manifest, labels, session, parts };
+    await this.insightModel?.dispose();
+    const insightOptions: ort.InferenceSession.SessionOptions = {
+      executionProviders: [...EXECUTION_PROVIDERS[backend.device]],
+      graphOptimizationLevel: 'all',
+      externalData: [...files].map(([path, data]) => ({ path, data })),
+      ...sessionExtras(manifest),
+    };
+    this.insightModel = new Insight({
+      cfg,
+      preprocessing: manifest.preprocessing,
+      labels,
+      weights: (b) => weightRefs(b, manifest, parts),
+      open: (g) => openGraph(g, insightOptions),
+      winograd: backend.device === 'wasm',
+      // The live graph is explain's default graph: shared, not built twice.
+      preset: { [camKey('gradcam', 'block5_conv3')]: graphSession(session, false) },
+    });
     onProgress?.({ phase: 'ready', done: parts.length, total: parts.length });
     return this.info();
   }
@@ -123,10 +197,9 @@ export class Engine implements EngineApi {
   }
 
   async analyze(frame: FrameInput, options: AnalyzeOptions = {}): Promise<AnalyzeResult> {
-    const { manifest, labels, session } = this.loaded();
+    const { manifest, labels, session, size } = this.live();
     const t0 = now();
     const rgba = 'data' in frame ? frame : this.host.toRgba!(frame);
-    const size = manifest.architecture.inputSize;
     const input = toNchw(resizeCenterCrop(rgba, size), manifest.preprocessing);
     const t1 = now();
     const out = await session.run({
@@ -148,7 +221,28 @@ export class Engine implements EngineApi {
     };
   }
 
+  insightLayers(): InsightLayer[] {
+    return this.insight().layers();
+  }
+  async activations(frame: FrameInput, layer: string): Promise<ActivationMaps> {
+    return this.insight().activations(this.rgba(frame), layer);
+  }
+  async filters(request: FilterRequest, onProgress?: ProgressFn): Promise<FilterResult> {
+    return this.insight().filters(request, onProgress);
+  }
+  async explain(frame: FrameInput, options?: ExplainOptions): Promise<Explanation> {
+    return this.insight().explain(this.rgba(frame), options);
+  }
+  async deletion(frame: FrameInput, request?: DeletionRequest): Promise<DeletionResult> {
+    return this.insight().deletion(this.rgba(frame), request);
+  }
+
   async dispose(): Promise<void> {
+    await this.useClassifier(null).catch(() => undefined);
+    await this.trainingService?.dispose();
+    this.trainingService = undefined;
+    await this.insightModel?.dispose();
+    this.insightModel = undefined;
     await this.model?.session.release();
     this.model = undefined;
   }
@@ -179,6 +273,75 @@ export class Engine implements EngineApi {
   private library(): ModelLibrary {
     if (!this.host.library) throw new EngineStateError('this host keeps no model library (use the CLI\'s `model build` instead)');
     return this.host.library;
+  }
+
+  private insight(): Insight {
+    this.loaded();
+    return this.insightModel!;
+  }
+
+  private rgba(frame: FrameInput): RgbaFrame {
+    return 'data' in frame ? frame : this.host.toRgba!(frame);
+  }
+
+  // ---- training: logic in src/core/train (TrainingService); the live session is built here ----
+  async extractFeatures(request: TrainingRequest, onProgress?: TrainProgressFn): Promise<number> {
+    return this.training().extract(this.host.store, this.loaded().manifest, this.trainRequest(request), onProgress);
+  }
+  async train(request: TrainingRequest, onProgress?: TrainProgressFn): Promise<TrainResult> {
+    const { manifest } = this.loaded();
+    const req = this.trainRequest(request);
+    return this.training().train(this.host.store, manifest, req, onProgress, this.host.onTrainCheckpoint);
+  }
+  async cancelTraining(): Promise<void> {
+    this.trainingService?.cancelTraining();
+  }
+  async useClassifier(bytes: Uint8Array | null): Promise<ClassifierInfo | null> {
+    if (!bytes) {
+      await this.custom?.session.release();
+      this.custom = undefined;
+      return null;
+    }
+    const { manifest } = this.loaded();
+    const device = this.backend?.device ?? 'wasm';
+    const p = await this.training().prepare(this.host.store, manifest, bytes);
+    const graph = buildAnalyzeGraph({ ...p.graph, winograd: device === 'wasm' });
+    const session = await ort.InferenceSession.create(encodeModel(graph), {
+      executionProviders: [...EXECUTION_PROVIDERS[device]],
+      graphOptimizationLevel: 'all',
+      externalData: [...p.files].map(([path, data]) => ({ path, data })),
+      ...sessionExtras(manifest),
+    });
+    await this.custom?.session.release();
+    this.custom = { manifest, labels: p.info.classes, session, size: p.info.inputSize, bytes: bytes.slice() };
+    return p.info;
+  }
+  async exportClassifier(): Promise<Uint8Array> {
+    const bytes = this.custom?.bytes ?? this.trainingService?.lastClassifier();
+    if (!bytes) throw new EngineStateError('no classifier to export: train one, or load one with useClassifier');
+    return bytes.slice();
+  }
+
+  private training(): TrainingService {
+    this.trainingService ??= new TrainingService(
+      ortRuntime(EXECUTION_PROVIDERS[this.backend?.device ?? 'wasm']),
+      this.host.featureCache,
+      () => (this.backend?.device ?? 'wasm') === 'wasm',
+    );
+    return this.trainingService;
+  }
+
+  private trainRequest(r: TrainingRequest): TrainRequest {
+    const rgba = (f: FrameInput) => ('data' in f ? f : this.host.toRgba!(f));
+    return { ...r, photos: r.photos.map((p) => ({ ...p, image: p.image && rgba(p.image) })) };
+  }
+
+  /** The session analyze runs: the custom classifier's when one is in use for this model. */
+  private live(): Loaded & { size: number } {
+    const model = this.loaded();
+    const c = this.custom;
+    if (c && c.manifest === model.manifest) return { ...model, labels: c.labels, session: c.session, size: c.size };
+    return { ...model, size: model.manifest.architecture.inputSize };
   }
 
   private loaded(): Loaded {

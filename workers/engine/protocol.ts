@@ -79,6 +79,59 @@ export interface AnalyzeResult {
   ms: { preprocess: number; run: number; total: number };
 }
 
+// ---- insight (src/core/insight): activations, filter pictures, CAM variants, faithfulness ----
+export type {
+  ActivationMaps,
+  CamMethod,
+  DeletionCurve,
+  DeletionRequest,
+  DeletionResult,
+  Explanation,
+  ExplainOptions,
+  FilterPicture,
+  FilterRequest,
+  FilterResult,
+  FilterSettings,
+  InsightLayer,
+} from '../../src/core/insight';
+import type {
+  ActivationMaps,
+  DeletionRequest,
+  DeletionResult,
+  Explanation,
+  ExplainOptions,
+  FilterRequest,
+  FilterResult,
+  InsightLayer,
+} from '../../src/core/insight';
+
+// ---- training (src/core/train): a custom classifier on the conv base ----
+export type { ClassifierInfo } from '../../src/core/train/service';
+export type { EpochMetrics } from '../../src/core/train/fit';
+export type { HeadKind } from '../../src/core/train/heads';
+export type { OptimizerKind } from '../../src/core/train/optim';
+export type {
+  FineTuneOptions,
+  TrainPhase,
+  TrainProgress,
+  TrainResult,
+  TrainState,
+  ValidationReport,
+} from '../../src/core/train/trainer';
+import type { ClassifierInfo } from '../../src/core/train/service';
+import type { TrainProgress, TrainRequest, TrainResult } from '../../src/core/train/trainer';
+
+/** A photo of class `label`; `image` may be left out once its features are cached. */
+export interface TrainingPhoto {
+  id: string;
+  label: number;
+  image?: FrameInput;
+}
+/** What to train (src/core/train/trainer.ts TrainRequest documents every setting and default). */
+export type TrainingRequest = Omit<TrainRequest, 'photos'> & { photos: TrainingPhoto[] };
+/** Progress per step of each phase ('extract' | 'train' | 'finetune'); once per epoch with `metrics`. */
+export type TrainProgressFn = (p: TrainProgress) => void;
+
 /** A model bundle held by the host's store (IndexedDB in the PWA, a folder in Node). */
 export interface StoredModel {
   id: string;
@@ -114,6 +167,30 @@ export interface EngineApi {
   analyze(frame: FrameInput, options?: AnalyzeOptions): Promise<AnalyzeResult>;
   /** Release sessions and memory. */
   dispose(): Promise<void>;
+
+  // ---- insight (each graph built once per key on first use; results hold transferable buffers) ----
+  /** Conv and pool layers in forward order with their output shapes [C, H, W]. */
+  insightLayers(): InsightLayer[];
+  /** ONE run of the base up to `layer`: its channel maps (C, H, W) for a frame. */
+  activations(frame: FrameInput, layer: string): Promise<ActivationMaps>;
+  /** Gradient-ascent pictures of a layer's filters, a batch per run; progress once per step. */
+  filters(request: FilterRequest, onProgress?: ProgressFn): Promise<FilterResult>;
+  /** ONE run: top-5 and the chosen CAM (gradcam | gradcam++ | layercam) of any conv layer. */
+  explain(frame: FrameInput, options?: ExplainOptions): Promise<Explanation>;
+  /** The deletion curve (and AUC) of a CAM, optionally beside random-map baselines. */
+  deletion(frame: FrameInput, request?: DeletionRequest): Promise<DeletionResult>;
+
+  // ---- training (needs a loaded model; features cached in the host's FeatureCache) ----
+  /** Augment and run the base on photos ahead of training (cached); resolves with the feature count. */
+  extractFeatures(request: TrainingRequest, onProgress?: TrainProgressFn): Promise<number>;
+  /** Extract, train the head (and fine-tune block5 if asked): the classifier file, report, resumable state. */
+  train(request: TrainingRequest, onProgress?: TrainProgressFn): Promise<TrainResult>;
+  /** Stop after the current step; train() then resolves with status 'cancelled' and a state to resume. */
+  cancelTraining(): Promise<void>;
+  /** Check a classifier file against the loaded base and make analyze use it (null: back to ImageNet). */
+  useClassifier(bytes: Uint8Array | null): Promise<ClassifierInfo | null>;
+  /** The classifier file in use, or else the last one trained. */
+  exportClassifier(): Promise<Uint8Array>;
 
   // ---- model library (the PWA's IndexedDB; optional in other hosts) ----
   /** Bundles in the store and how complete each is. */

@@ -1,4 +1,5 @@
 /** `convlens classify`: top-5 and a Grad-CAM overlay PNG per image, or one JSON object per image. */
+import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { overlayHeatmap } from '../../core/vision/overlay';
 import { Engine } from '../../../workers/engine/engine';
@@ -32,6 +33,8 @@ function heatmapPath(base: string, image: string, many: boolean): string {
 export async function classifyCommand(o: {
   images: string[];
   model: string;
+  /** A classifier file trained on this model (`convlens train`): its classes replace ImageNet's. */
+  classifier?: string;
   classArg?: string;
   heatmap?: string;
   json: boolean;
@@ -40,7 +43,8 @@ export async function classifyCommand(o: {
   const engine = new Engine({ store: new FsBundleStore(dirname(dir)), maxThreads: () => 2 });
   await engine.init({ device: 'wasm' });
   const info = await engine.loadModel(basename(dir));
-  const classIndex = parseClass(o.classArg, IMAGENET_LABELS);
+  const custom = o.classifier ? await engine.useClassifier(new Uint8Array(await readFile(o.classifier))) : null;
+  const classIndex = parseClass(o.classArg, custom?.classes ?? IMAGENET_LABELS);
   try {
     for (const image of o.images) {
       const img = await readImage(image);
@@ -63,7 +67,7 @@ export async function classifyCommand(o: {
           }),
         );
       } else {
-        console.log(`${image}${info.pretrained ? '' : '  (demo weights: predictions are not meaningful)'}`);
+        console.log(`${image}${info.pretrained || custom ? '' : '  (demo weights: predictions are not meaningful)'}`);
         for (const p of r.top5) console.log(`  ${(p.prob * 100).toFixed(2).padStart(6)} %  ${p.label} (${p.index})`);
         console.log(`  heatmap for: ${r.target.label} (${r.target.index})  ${r.ms.total.toFixed(0)} ms`);
       }

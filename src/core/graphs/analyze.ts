@@ -13,6 +13,8 @@ import { winogradRewrite } from '../onnx/winograd';
 import type { Activations, WeightRef } from '../vgg16/graph';
 import { imagenetHead, vggBase } from '../vgg16/graph';
 import type { VggConfig } from '../vgg16/spec';
+import type { CamMethod } from '../insight/cam';
+import { camMap } from '../insight/cam';
 
 /** Builds the classifier head on the base's activations and returns its logits. */
 export type HeadBuilder = (b: GraphBuilder, acts: Activations, weight: WeightRef) => string;
@@ -31,6 +33,8 @@ export interface AnalyzeGraphOptions {
   classes?: number;
   /** The conv layer whose output Grad-CAM explains (default block5_conv3, as the book). */
   camLayer?: string;
+  /** Which map: Grad-CAM (default, the book's recipe), Grad-CAM++ or Layer-CAM (src/core/insight/cam.ts). */
+  cam?: CamMethod;
   /**
    * What is differentiated: the pre-softmax logit (default; the Grad-CAM paper's y^c) or the class
    * probability (the book's `model.output[:, c]`). The book's choice gives a blank map whenever the
@@ -88,7 +92,8 @@ export function buildAnalyzeGraph(o: AnalyzeGraphOptions): Graph {
   if (!A) throw new Error(`unknown conv layer '${camLayer}'`);
   const scored = score === 'logit' ? logits : probs;
   const grad = backward(b, [{ name: scored, seed: onehot }], [A]).get(A)!;
-  b.output(rename(b, camFromGradient(b, A, grad), IO.heatmap));
+  const heat = (o.cam ?? 'gradcam') === 'gradcam' ? camFromGradient(b, A, grad) : camMap(b, A, grad, o.cam!);
+  b.output(rename(b, heat, IO.heatmap));
   return b.graph;
 }
 

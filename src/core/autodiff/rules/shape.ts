@@ -73,7 +73,9 @@ export const Pad: Rule = ({ b, node }, [dy]) => {
   if (mode !== 'constant' || !pads || !axes || pads.length !== 2 * axes.length || pads.some((v) => v < 0)) {
     throw new UnsupportedGradientError(`Pad gradient needs constant mode and constant pads ≥ 0 (${node.name})`);
   }
-  const [starts, ends, cutAxes]: number[][] = [[], [], []];
+  const starts: number[] = [];
+  const ends: number[] = [];
+  const cutAxes: number[] = [];
   axes.forEach((a, i) => {
     const [lo, hi] = [pads[i]!, pads[i + axes.length]!];
     if (!lo && !hi) return;

@@ -1,0 +1,20 @@
+/** Looking inside the network: activations, filter pictures, CAM variants, the deletion curve. */
+export * from './cam';
+export * from './deletion';
+export {
+  ascend,
+  BOOK_SETTINGS,
+  DEFAULT_FILTER_SETTINGS,
+  deprocess,
+  filterCacheKey,
+  grayNoise,
+  roll,
+  type AscentResult,
+  type AscentStep,
+  type FilterSettings,
+} from './filters';
+export * from './graphs';
+export * from './grid';
+export * from './layers';
+export * from './runtime';
+export * from './service';

@@ -1,0 +1,508 @@
+/**
+ * Training a custom classifier end to end, platform-free: the engine (PWA worker, vitest, CLI) hands
+ * in a runtime, the loaded base bundle and a feature cache.
+ *
+ *   1. split the photos (stratified, by photo) into training and validation
+ *   2. features: K variants of each training photo, the plain photo for validation (the book: never
+ *      augment validation data), from the cache or through the frozen base
+ *   3. head: the generated step graph, early stopping on the validation loss, best weights kept
+ *   4. optional fine-tuning of block5_conv1..3 + head from cached block4_pool features, RMSprop 1e-5;
+ *      kept only if it beats the head-only model on validation
+ *   5. the classifier file and a validation report (confusion matrix, misclassified photos)
+ */
+import { readWeights, weightRefs } from '../bundle/load';
+import type { BundleManifest } from '../bundle/manifest';
+import { sha256Hex } from '../bundle/sha256';
+import type { GraphBuilder } from '../onnx/builder';
+import type { Graph } from '../onnx/ir';
+import type { AugmentConfig } from '../vision/augment';
+import type { RgbaImage } from '../vision/image';
+import type { VggConfig } from '../vgg16/spec';
+import type { Classifier, ClassifierManifest } from './classifier';
+import { CLASSIFIER_FORMAT, CLASSIFIER_VERSION, encodeClassifier } from './classifier';
+import { TrainingCancelledError, TrainingInputError, TrainStateMismatchError } from './errors';
+import type { CancelSignal, FeatureCache, FeatureLayer, PhotoFeatures } from './features';
+import { buildFeatureGraph, extractFeatures, featureShape } from './features';
+import type { EpochMetrics, FitState, Params, Sample } from './fit';
+import { argmax, evaluate, fit, initialFitState } from './fit';
+import type { ModelSpec } from './graphs';
+import { buildEval, buildTrainStep, lastBlockTrunk, trunkParams } from './graphs';
+import type { HeadKind } from './heads';
+import { featureStats, headSpec, initHead } from './heads';
+import type { OptimizerKind } from './optim';
+import { initSlots, optimizer } from './optim';
+import { Rng, seedOf } from './rng';
+import type { GraphRuntime, GraphSession, SessionOptions } from './runtime';
+import type { Split } from './split';
+import { stratifiedSplit } from './split';
+
+export interface TrainPhoto {
+  /** Stable id (the photo's storage key): features are cached under it. */
+  id: string;
+  /** Class index into `classes`. */
+  label: number;
+  /** Pixels; may be left out when the photo's features are already cached. */
+  image?: RgbaImage;
+}
+
+export interface FineTuneOptions {
+  epochs?: number;
+  /** Default 1e-5 (the book). */
+  lr?: number;
+  patience?: number;
+}
+
+export interface TrainRequest {
+  classes: string[];
+  photos: TrainPhoto[];
+  /** Default 'dense' (the book's head). */
+  head?: HeadKind;
+  /** Default 'rmsprop' (the book). */
+  optimizer?: OptimizerKind;
+  /** Default: RMSprop 2e-5 for the dense head (the book), 1e-3 otherwise. */
+  lr?: number;
+  /** Maximum epochs of the head (default 30, the book). */
+  epochs?: number;
+  /** Default 20 (the book). */
+  batchSize?: number;
+  /** Early stopping: epochs without a better validation loss (default 5). */
+  patience?: number;
+  /** Feature variants per training photo: the photo plus K − 1 augmentations (default 4). */
+  variants?: number;
+  seed?: number;
+  /** Fraction of each class's photos held out for validation (default 0.2; at least one when possible). */
+  valFraction?: number;
+  /** Network input size, a multiple of 32 (default: the model's, 224 for VGG16). */
+  inputSize?: number;
+  augment?: AugmentConfig;
+  /** Fine-tune block5 after the head (default off). */
+  fineTune?: boolean | FineTuneOptions;
+  /** Continue a cancelled run (same photos, classes and settings). */
+  resume?: TrainState;
+}
+
+export type TrainPhase = 'extract' | 'train' | 'finetune';
+
+export interface TrainProgress {
+  phase: TrainPhase;
+  done: number;
+  total: number;
+  /** Present once per epoch. */
+  metrics?: EpochMetrics;
+}
+
+/** Everything needed to resume: plain data, structured-clonable, or encodeTrainState → bytes. */
+export interface TrainState {
+  version: 1;
+  /** Fingerprint of the request (model, photos, classes, settings that change the data). */
+  key: string;
+  split: Split;
+  head: FitState;
+  finetune?: FitState;
+}
+
+export interface ValidationReport {
+  /** 'validation' photos, or the training photos when no class had two photos to hold one out. */
+  on: 'validation' | 'training';
+  loss: number;
+  accuracy: number;
+  /** confusion[true][predicted], photo counts. */
+  confusion: number[][];
+  /** Accuracy per class (NaN for a class with no photo in the set). */
+  perClass: number[];
+  misclassified: { photoId: string; label: number; predicted: number; prob: number }[];
+}
+
+export interface TrainResult {
+  status: 'done' | 'cancelled';
+  /** Pass back as `resume` to continue; absent if cancelled before the first epoch (features stay cached). */
+  state?: TrainState;
+  history: EpochMetrics[];
+  /** The classifier file (status 'done'). */
+  classifier?: Uint8Array;
+  chosen?: 'head' | 'fine-tuned';
+  validation?: ValidationReport;
+  ms: { extract: number; head: number; finetune: number };
+}
+
+/** The loaded base: its manifest, its base-part shard bytes and its hash (baseModelHash). */
+export interface BaseContext {
+  manifest: BundleManifest;
+  files: ReadonlyMap<string, Uint8Array>;
+  hash: string;
+  /** Winograd-rewrite the feature graph (faster on WASM). */
+  winograd?: boolean;
+}
+
+export interface RunOptions {
+  signal?: CancelSignal;
+  onProgress?: (p: TrainProgress) => void;
+  /** After every epoch: the state to keep for resuming after a reload (awaited; e.g. into IndexedDB). */
+  onCheckpoint?: (state: TrainState) => void | Promise<void>;
+}
+
+/** Defaults, after validation. */
+interface Settings {
+  head: HeadKind;
+  optimizer: OptimizerKind;
+  lr: number;
+  epochs: number;
+  batchSize: number;
+  patience: number;
+  variants: number;
+  seed: number;
+  valFraction: number;
+  inputSize: number;
+  augment?: AugmentConfig;
+  fineTune?: Required<FineTuneOptions>;
+}
+
+const bad = (msg: string): never => {
+  throw new TrainingInputError(msg);
+};
+
+const intIn = (v: number, lo: number, hi: number, what: string) => {
+  if (!Number.isInteger(v) || v < lo || v > hi) bad(`${what} must be an integer in ${lo}…${hi}, got ${v}`);
+  return v;
+};
+
+function settings(req: TrainRequest, cfg: VggConfig): Settings {
+  const n = req.classes.length;
+  if (n < 2) bad('a classifier needs at least two classes');
+  if (req.classes.some((c) => typeof c !== 'string' || !c.trim())) bad('every class needs a name');
+  if (new Set(req.classes).size !== n) bad('class names must differ');
+  if (new Set(req.photos.map((p) => p.id)).size !== req.photos.length) bad('photo ids must be unique');
+  for (const p of req.photos)
+    if (!Number.isInteger(p.label) || p.label < 0 || p.label >= n)
+      bad(`photo '${p.id}' has no valid class (${p.label})`);
+  const missing = req.classes.filter((_, c) => !req.photos.some((p) => p.label === c));
+  if (missing.length) bad(`add at least one photo to: ${missing.join(', ')}`);
+  const head = req.head ?? 'dense';
+  if (head !== 'dense' && head !== 'gap') bad(`head must be dense or gap, got ${head}`);
+  const opt = req.optimizer ?? 'rmsprop';
+  if (opt !== 'rmsprop' && opt !== 'adam') bad(`optimizer must be rmsprop or adam, got ${opt}`);
+  const lr = req.lr ?? (opt === 'rmsprop' && head === 'dense' ? 2e-5 : 1e-3);
+  if (!(lr > 0 && lr < 10)) bad(`the learning rate must be in (0, 10), got ${lr}`);
+  const inputSize = req.inputSize ?? cfg.inputSize;
+  const unit = 2 ** cfg.blocks.length;
+  if (!Number.isInteger(inputSize) || inputSize < unit || inputSize > 1024 || inputSize % unit)
+    bad(`the input size must be a multiple of ${unit} up to 1024, got ${inputSize}`);
+  const valFraction = req.valFraction ?? 0.2;
+  if (!(valFraction >= 0 && valFraction < 1)) bad(`valFraction must be in [0, 1), got ${valFraction}`);
+  const ft = req.fineTune === true ? {} : req.fineTune || undefined;
+  return {
+    head,
+    optimizer: opt,
+    lr,
+    epochs: intIn(req.epochs ?? 30, 1, 10_000, 'epochs'),
+    batchSize: intIn(req.batchSize ?? 20, 1, 1024, 'batchSize'),
+    patience: intIn(req.patience ?? 5, 1, 10_000, 'patience'),
+    variants: intIn(req.variants ?? 4, 1, 64, 'variants'),
+    seed: intIn(req.seed ?? 1, 0, 2 ** 32 - 1, 'seed'),
+    valFraction,
+    inputSize,
+    augment: req.augment,
+    fineTune: ft && {
+      epochs: intIn(ft.epochs ?? 10, 1, 10_000, 'fine-tuning epochs'),
+      lr: ft.lr ?? 1e-5,
+      patience: intIn(ft.patience ?? 3, 1, 10_000, 'fine-tuning patience'),
+    },
+  };
+}
+
+/** Sessions of generated graphs, built once per key (architecture rule 10). */
+export class SessionCache {
+  private readonly sessions = new Map<string, Promise<GraphSession>>();
+  constructor(private readonly runtime: GraphRuntime) {}
+
+  get(key: string, build: () => Graph, o?: SessionOptions): Promise<GraphSession> {
+    let s = this.sessions.get(key);
+    if (!s) {
+      s = this.runtime.create(build(), o);
+      s.catch(() => this.sessions.delete(key));
+      this.sessions.set(key, s);
+    }
+    return s;
+  }
+
+  async releaseAll(): Promise<void> {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    for (const s of all) await (await s.catch(() => undefined))?.release();
+  }
+}
+
+export class Trainer {
+  readonly sessions: SessionCache;
+
+  constructor(
+    runtime: GraphRuntime,
+    readonly cache: FeatureCache,
+  ) {
+    this.sessions = new SessionCache(runtime);
+  }
+
+  private featureSession(base: BaseContext, inputSize: number): Promise<GraphSession> {
+    const { manifest, files } = base;
+    return this.sessions.get(
+      `features|${base.hash}|${inputSize}|${base.winograd ? 'w' : 'd'}`,
+      () =>
+        buildFeatureGraph(manifest.architecture, inputSize, (b: GraphBuilder) => weightRefs(b, manifest, ['base']), {
+          winograd: base.winograd,
+        }),
+      { externalData: files, foldInt8: manifest.quantization === 'int8', device: 'preferred' },
+    );
+  }
+
+  /** Features of every photo (K variants each, or 1 for `single`), cached. */
+  async features(
+    base: BaseContext,
+    photos: readonly TrainPhoto[],
+    single: ReadonlySet<number>,
+    s: Pick<Settings, 'variants' | 'seed' | 'inputSize' | 'augment'>,
+    layers: readonly FeatureLayer[],
+    o: RunOptions,
+  ): Promise<PhotoFeatures> {
+    return extractFeatures(
+      () => this.featureSession(base, s.inputSize),
+      photos.map((p, i) => ({ id: p.id, image: p.image, variants: single.has(i) ? 1 : undefined })),
+      this.cache,
+      {
+        ...s,
+        layers,
+        preprocessing: base.manifest.preprocessing,
+        modelSha: base.hash,
+        signal: o.signal,
+        onProgress: (done, total) => o.onProgress?.({ phase: 'extract', done, total }),
+      },
+    );
+  }
+
+  /** Extract (and cache) features ahead of training, e.g. while the user is still taking photos. */
+  async extract(base: BaseContext, req: TrainRequest, o: RunOptions = {}): Promise<number> {
+    const s = settings({ ...req, resume: undefined }, base.manifest.architecture);
+    const layers: FeatureLayer[] = s.fineTune ? ['block5_pool', 'block4_pool'] : ['block5_pool'];
+    const f = await this.features(base, req.photos, new Set(), s, layers, o);
+    return f.reduce((n, v) => n + v.length, 0);
+  }
+
+  async train(base: BaseContext, req: TrainRequest, o: RunOptions = {}): Promise<TrainResult> {
+    const cfg = base.manifest.architecture;
+    const s = settings(req, cfg);
+    const n = req.classes.length;
+    const key = await fingerprint(base.hash, req, s);
+    if (req.resume && (req.resume.version !== 1 || req.resume.key !== key))
+      throw new TrainStateMismatchError(
+        'the saved training state belongs to other photos, classes or settings: start a new training instead',
+      );
+    const labels = req.photos.map((p) => p.label);
+    const split = req.resume?.split ?? stratifiedSplit(labels, n, s.valFraction, s.seed);
+    const ms = { extract: 0, head: 0, finetune: 0 };
+
+    // 2. features
+    let t0 = performance.now();
+    const layers: FeatureLayer[] = s.fineTune ? ['block5_pool', 'block4_pool'] : ['block5_pool'];
+    let feats: PhotoFeatures;
+    try {
+      feats = await this.features(base, req.photos, new Set(split.val), s, layers, o);
+    } catch (e) {
+      if (e instanceof TrainingCancelledError) return { status: 'cancelled', state: req.resume, history: [], ms };
+      throw e;
+    }
+    ms.extract = performance.now() - t0;
+    const samples = (layer: FeatureLayer, photos: number[]): Sample[] =>
+      photos.flatMap((p) => feats[p]!.map((v) => ({ photo: p, label: labels[p]!, features: v[layer]! })));
+    const spec = headSpec(s.head, n, featureShape(cfg, 'block5_pool', s.inputSize));
+    const train5 = samples('block5_pool', split.train);
+    // Deterministic in the features, so a resumed run recomputes the same constants.
+    const constants = featureStats(
+      spec,
+      train5.map((x) => x.features),
+    );
+    const data = { train: train5, val: samples('block5_pool', split.val), constants };
+
+    // 3. head
+    t0 = performance.now();
+    const headModel: ModelSpec = { head: spec };
+    const opt = optimizer(s.optimizer);
+    const headKey = `${s.head}|${n}|${s.inputSize}`;
+    const sessions = {
+      step: await this.sessions.get(`head-step|${headKey}|${s.optimizer}`, () => buildTrainStep(headModel, opt).graph),
+      eval: await this.sessions.get(`head-eval|${headKey}`, () => buildEval(headModel)),
+    };
+    const initial = (): FitState => {
+      const params = initHead(spec, new Rng(seedOf(s.seed, 0x4ead)));
+      return initialFitState(params, initSlots(opt, params), seedOf(s.seed, 0x7a1));
+    };
+    const at = { done: 0, total: 0 };
+    const onStep = (phase: TrainPhase) => (done: number, total: number) => {
+      Object.assign(at, { done, total });
+      o.onProgress?.({ phase, done, total });
+    };
+    const headFit = await fit(sessions, headModel, opt, data, req.resume?.head ?? initial(), {
+      phase: 'head',
+      epochs: s.epochs,
+      batchSize: s.batchSize,
+      patience: s.patience,
+      lr: s.lr,
+      signal: o.signal,
+      onStep: onStep('train'),
+      onEpoch: async (metrics, head) => {
+        o.onProgress?.({ phase: 'train', ...at, metrics });
+        await o.onCheckpoint?.({ version: 1, key, split, head });
+      },
+    });
+    ms.head = performance.now() - t0;
+    let state: TrainState = { version: 1, key, split, head: headFit.state };
+    if (headFit.cancelled) return { status: 'cancelled', state, history: headFit.state.history, ms };
+    const headBest = headFit.state.best!;
+
+    // 4. fine-tuning
+    let chosen: 'head' | 'fine-tuned' = 'head';
+    let best: Params = headBest.params;
+    let ftModel: ModelSpec | undefined;
+    let ftEval: GraphSession | undefined;
+    let history = headFit.state.history;
+    if (s.fineTune) {
+      t0 = performance.now();
+      const trunk = lastBlockTrunk(cfg, s.inputSize);
+      ftModel = { head: spec, trunk };
+      const ftOpt = optimizer('rmsprop');
+      const ftKey = `${headKey}|${base.hash}|${base.winograd ? 'w' : 'd'}`;
+      const winograd = base.winograd;
+      const ftSessions = {
+        step: await this.sessions.get(`ft-step|${ftKey}`, () => buildTrainStep(ftModel!, ftOpt, { winograd }).graph),
+        eval: await this.sessions.get(`ft-eval|${ftKey}`, () => buildEval(ftModel!, { winograd })),
+      };
+      ftEval = ftSessions.eval;
+      let start = req.resume?.finetune;
+      if (!start) {
+        const conv = readWeights(base.manifest, base.files, ['base']);
+        const params: Params = { ...headBest.params };
+        for (const p of trunkParams(trunk)) {
+          const [layer, which] = p.name.split('/') as [string, 'kernel' | 'bias'];
+          params[p.name] = conv.get(layer)![which];
+        }
+        start = initialFitState(params, initSlots(ftOpt, params), seedOf(s.seed, 0xf1e));
+      }
+      const ftData = {
+        train: samples('block4_pool', split.train),
+        val: samples('block4_pool', split.val),
+        constants,
+      };
+      const ftFit = await fit(ftSessions, ftModel, ftOpt, ftData, start, {
+        phase: 'finetune',
+        epochs: s.fineTune.epochs,
+        batchSize: s.batchSize,
+        patience: s.fineTune.patience,
+        lr: s.fineTune.lr,
+        signal: o.signal,
+        onStep: onStep('finetune'),
+        onEpoch: async (metrics, finetune) => {
+          o.onProgress?.({ phase: 'finetune', ...at, metrics });
+          await o.onCheckpoint?.({ ...state, finetune });
+        },
+      });
+      ms.finetune = performance.now() - t0;
+      state = { ...state, finetune: ftFit.state };
+      history = [...history, ...ftFit.state.history];
+      if (ftFit.cancelled) return { status: 'cancelled', state, history, ms };
+      // Its epoch-0 point is the head-only model measured by the same graph: any later best beat it.
+      if (ftFit.state.best!.epoch > 0) {
+        chosen = 'fine-tuned';
+        best = ftFit.state.best!.params;
+      }
+    }
+
+    // 5. the file and the report
+    const fineTuned = chosen === 'fine-tuned';
+    const model = fineTuned ? ftModel! : headModel;
+    const evalSession = fineTuned ? ftEval! : sessions.eval;
+    const reportOn = split.val.length ? split.val : split.train;
+    const reportSamples = reportOn.map((p) => ({
+      photo: p,
+      label: labels[p]!,
+      features: feats[p]![0]![fineTuned ? 'block4_pool' : 'block5_pool']!,
+    }));
+    const e = await evaluate(evalSession, model, { ...constants, ...best }, reportSamples, s.batchSize);
+    const validation = report(e.logits, reportSamples, req, split.val.length ? 'validation' : 'training', e.loss);
+    const manifest: Omit<ClassifierManifest, 'tensors'> = {
+      format: CLASSIFIER_FORMAT,
+      version: CLASSIFIER_VERSION,
+      base: {
+        hash: base.hash,
+        id: base.manifest.id,
+        architecture: cfg.name,
+        preprocessing: base.manifest.preprocessing,
+        inputSize: s.inputSize,
+      },
+      classes: [...req.classes],
+      head: { kind: spec.kind, hidden: spec.hidden, dropout: spec.dropout },
+      fineTuned,
+      metrics: {
+        valLoss: validation.loss,
+        valAcc: validation.accuracy,
+        epochs: history.length,
+        trainedOn: split.train.length,
+      },
+      created: new Date().toISOString(),
+    };
+    const classifier: Classifier['weights'] = { ...constants, ...best };
+    return {
+      status: 'done',
+      state,
+      history,
+      classifier: encodeClassifier({ manifest, weights: classifier }, cfg),
+      chosen,
+      validation,
+      ms,
+    };
+  }
+
+  async dispose(): Promise<void> {
+    await this.sessions.releaseAll();
+  }
+}
+
+function report(
+  logits: Float32Array,
+  samples: readonly Sample[],
+  req: TrainRequest,
+  on: ValidationReport['on'],
+  loss: number,
+): ValidationReport {
+  const n = req.classes.length;
+  const confusion = Array.from({ length: n }, () => new Array<number>(n).fill(0));
+  const misclassified: ValidationReport['misclassified'] = [];
+  samples.forEach((s, i) => {
+    const predicted = argmax(logits, i * n, n);
+    confusion[s.label]![predicted]!++;
+    if (predicted !== s.label) {
+      const row = Array.from(logits.subarray(i * n, (i + 1) * n));
+      const max = Math.max(...row);
+      const z = row.reduce((a, v) => a + Math.exp(v - max), 0);
+      misclassified.push({ photoId: req.photos[s.photo]!.id, label: s.label, predicted, prob: 1 / z });
+    }
+  });
+  const perClass = confusion.map((row, c) => row[c]! / row.reduce((a, b) => a + b, 0));
+  const correct = confusion.reduce((a, row, c) => a + row[c]!, 0);
+  return { on, loss, accuracy: correct / Math.max(samples.length, 1), confusion, perClass, misclassified };
+}
+
+/** What must not change between a cancelled run and its resumption. */
+async function fingerprint(hash: string, req: TrainRequest, s: Settings): Promise<string> {
+  const what = {
+    hash,
+    classes: req.classes,
+    photos: req.photos.map((p) => [p.id, p.label]),
+    head: s.head,
+    optimizer: s.optimizer,
+    variants: s.variants,
+    seed: s.seed,
+    valFraction: s.valFraction,
+    inputSize: s.inputSize,
+    batchSize: s.batchSize,
+    augment: s.augment ?? null,
+  };
+  return sha256Hex(new TextEncoder().encode(JSON.stringify(what)));
+}

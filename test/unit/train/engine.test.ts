@@ -1,0 +1,220 @@
+/**
+ * Training through the engine object, as the PWA's worker and the CLI use it (tiny architecture,
+ * in-memory store): extract → train → use the classifier live → export/import; cancel and resume;
+ * named errors. The full-size few-shot run is fewshot.test.ts.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readImage } from '../../../src/cli/imageio';
+import { buildBundle } from '../../../src/core/bundle/build';
+import type { FeatureCache, FeatureKey } from '../../../src/core/train/features';
+import { MemoryFeatureCache } from '../../../src/core/train/features';
+import { decodeTrainState, encodeTrainState } from '../../../src/core/train/state';
+import { baseModelHash, parseClassifier } from '../../../src/core/train/classifier';
+import { resizeCenterCrop } from '../../../src/core/vision/resize';
+import { demoWeights } from '../../../src/core/vgg16/demo';
+import { TINY_VGG } from '../../../src/core/vgg16/spec';
+import { Engine } from '../../../workers/engine/engine';
+import type { TrainingRequest, TrainProgress, TrainState } from '../../../workers/engine/protocol';
+import '../../helpers/ort';
+import { MemoryStore } from '../../helpers/memory-store';
+
+/** Counts what the engine stores, to prove features are computed once. */
+class CountingCache implements FeatureCache {
+  readonly inner = new MemoryFeatureCache();
+  puts = 0;
+  get(k: FeatureKey) {
+    return this.inner.get(k);
+  }
+  put(k: FeatureKey, d: Float32Array) {
+    this.puts++;
+    return this.inner.put(k, d);
+  }
+}
+
+const store = new MemoryStore();
+const labels = Array.from({ length: TINY_VGG.classes }, (_, i) => `thing ${i}`);
+const CLASSES = ['chessboard', 'signs', 'grass'];
+const FILES = [
+  ['chessboard/left01.jpg', 'chessboard/left02.jpg', 'chessboard/left03.jpg', 'chessboard/left05.jpg'],
+  ['signs/scenetext01.jpg', 'signs/scenetext02.jpg', 'signs/scenetext03.jpg', 'signs/scenetext04.jpg'],
+  ['grass/grass_r0c0.png', 'grass/grass_r0c1.png', 'grass/grass_r0c2.png', 'grass/grass_r1c0.png'],
+];
+let request: TrainingRequest;
+
+beforeAll(async () => {
+  const common = { cfg: TINY_VGG, source: 'demo' as const, pretrained: false, labels, preprocessing: 'caffe' as const };
+  store.add(await buildBundle({ id: 'tiny', weights: demoWeights(TINY_VGG, 3), quantization: 'int8', ...common }));
+  store.add(await buildBundle({ id: 'other', weights: demoWeights(TINY_VGG, 4), quantization: 'int8', ...common }));
+  const photos = await Promise.all(
+    FILES.flatMap((files, label) =>
+      // Small copies: the engine only needs 32 px, and the UI is told to send small photos too.
+      files.map(async (f) => ({
+        id: f,
+        label,
+        image: resizeCenterCrop(await readImage(`test/fixtures/photos/${f}`), 64),
+      })),
+    ),
+  );
+  request = {
+    classes: CLASSES,
+    photos,
+    head: 'dense',
+    optimizer: 'adam',
+    lr: 1e-3,
+    variants: 2,
+    epochs: 6,
+    patience: 100,
+    batchSize: 4,
+  };
+});
+
+async function engineFor(
+  id = 'tiny',
+  cache: FeatureCache = new MemoryFeatureCache(),
+  onTrainCheckpoint?: (s: TrainState) => Promise<void>,
+): Promise<Engine> {
+  const e = new Engine({ store, featureCache: cache, onTrainCheckpoint });
+  await e.init({ device: 'wasm' });
+  await e.loadModel(id);
+  return e;
+}
+
+describe('Engine training', () => {
+  let bytes: Uint8Array;
+
+  it('extracts features once, trains with typed progress, and reports validation', async () => {
+    const cache = new CountingCache();
+    const e = await engineFor('tiny', cache);
+    const extracted: TrainProgress[] = [];
+    // 12 photos × 2 variants (all are "training" photos here: extraction does not split).
+    expect(await e.extractFeatures(request, (p) => extracted.push(p))).toBe(24);
+    expect(cache.puts).toBe(24);
+    expect(extracted.at(-1)).toEqual({ phase: 'extract', done: 24, total: 24 });
+
+    const progress: TrainProgress[] = [];
+    // Cached photos need no pixels.
+    const r = await e.train({ ...request, photos: request.photos.map(({ id, label }) => ({ id, label })) }, (p) =>
+      progress.push(p),
+    );
+    expect(cache.puts).toBe(24);
+    expect(r.status).toBe('done');
+    const epochs = progress.filter((p) => p.metrics).map((p) => p.metrics!);
+    expect(epochs.map((m) => m.epoch)).toEqual([1, 2, 3, 4, 5, 6]);
+    for (const m of epochs) for (const v of [m.loss, m.acc, m.valLoss, m.valAcc]) expect(Number.isFinite(v)).toBe(true);
+    const steps = progress.filter((p) => p.phase === 'train' && !p.metrics);
+    expect(steps.at(-1)!.done).toBe(steps.at(-1)!.total);
+    expect(steps.every((p, i) => i === 0 || p.done >= steps[i - 1]!.done)).toBe(true);
+    // Stratified: one of four photos per class held out; the report covers them.
+    expect(r.state!.split.val).toHaveLength(3);
+    expect(new Set(r.state!.split.val.map((i) => request.photos[i]!.label))).toEqual(new Set([0, 1, 2]));
+    const v = r.validation!;
+    expect(v.on).toBe('validation');
+    expect(v.confusion).toHaveLength(3);
+    expect(v.confusion.flat().reduce((a, b) => a + b, 0)).toBe(3);
+    expect(v.misclassified.length).toBe(3 - v.confusion.reduce((a, row, c) => a + row[c]!, 0));
+    bytes = r.classifier!;
+    expect(parseClassifier(bytes, { hash: await hashOf(), cfg: TINY_VGG }).manifest).toMatchObject({
+      classes: CLASSES,
+      base: { id: 'tiny', architecture: 'tiny-vgg', inputSize: 32 },
+      fineTuned: false,
+    });
+    await e.dispose();
+  });
+
+  it('uses the classifier live: custom top-k (k = min(5, n)) and heatmap, export and re-import give identical results', async () => {
+    const e = await engineFor();
+    const frame = request.photos[5]!.image as { width: number; height: number; data: Uint8ClampedArray };
+    const imagenet = await e.analyze(frame);
+    expect(imagenet.top5).toHaveLength(5);
+    const info = await e.useClassifier(bytes);
+    expect(info).toMatchObject({
+      classes: CLASSES,
+      head: 'dense',
+      fineTuned: false,
+      inputSize: 32,
+      base: { id: 'tiny' },
+    });
+    const r = await e.analyze(frame);
+    expect(r.top5).toHaveLength(3);
+    expect(r.top5.map((p) => p.label).sort()).toEqual([...CLASSES].sort());
+    expect(r.top5.reduce((a, p) => a + p.prob, 0)).toBeCloseTo(1, 5);
+    expect(r.target.label).toBe(r.top5[0]!.label);
+    expect(r.heatmap.dims).toEqual([2, 2]);
+    const forced = await e.analyze(frame, { classIndex: 2 });
+    expect(forced.target).toEqual({ index: 2, label: 'grass' });
+
+    const exported = await e.exportClassifier();
+    expect(Array.from(exported)).toEqual(Array.from(bytes));
+    await e.useClassifier(null);
+    expect((await e.analyze(frame)).top5[0]!.label).toMatch(/^thing /);
+    await e.useClassifier(exported);
+    const again = await e.analyze(frame);
+    expect(again.top5).toEqual(r.top5);
+    expect(Array.from(again.heatmap.data)).toEqual(Array.from(r.heatmap.data));
+    await e.dispose();
+  });
+
+  it('rejects a classifier trained on another base, and drops the live one when the model changes', async () => {
+    const e = await engineFor();
+    await e.useClassifier(bytes);
+    await e.loadModel('other');
+    const frame = request.photos[0]!.image as { width: number; height: number; data: Uint8ClampedArray };
+    expect((await e.analyze(frame)).top5).toHaveLength(5);
+    await expect(e.useClassifier(bytes)).rejects.toMatchObject({ name: 'ClassifierMismatchError' });
+    await expect(e.useClassifier(bytes.subarray(0, 100))).rejects.toMatchObject({ name: 'ClassifierFormatError' });
+    await e.dispose();
+  });
+
+  it('cancels between steps and resumes from a serialised state to the same classifier as an uninterrupted run', async () => {
+    const checkpoints: TrainState[] = [];
+    const e = await engineFor('tiny', undefined, async (s) => void checkpoints.push(s));
+    const straight = await e.train(request);
+    // The host saw a resumable state after every epoch (a reload resumes from the last one).
+    expect(checkpoints.map((c) => c.head.epoch)).toEqual([1, 2, 3, 4, 5, 6]);
+    checkpoints.length = 0;
+    let cancelledAt = 0;
+    const cancelled = await e.train(request, (p) => {
+      if (p.metrics?.epoch === 2 && !cancelledAt) {
+        cancelledAt = 2;
+        void e.cancelTraining();
+      }
+    });
+    expect(cancelled.status).toBe('cancelled');
+    expect(cancelled.classifier).toBeUndefined();
+    expect(cancelled.state!.head.epoch).toBe(2);
+    expect(checkpoints.at(-1)).toEqual(cancelled.state);
+    const saved = encodeTrainState(cancelled.state!);
+    const resumed = await e.train({ ...request, resume: decodeTrainState(saved) });
+    expect(resumed.status).toBe('done');
+    expect(resumed.history).toEqual(straight.history);
+    const w1 = parseClassifier(straight.classifier!, { hash: await hashOf(), cfg: TINY_VGG }).weights;
+    const w2 = parseClassifier(resumed.classifier!, { hash: await hashOf(), cfg: TINY_VGG }).weights;
+    for (const [k, v] of Object.entries(w1)) expect(Array.from(w2[k]!), k).toEqual(Array.from(v));
+    // A state belongs to its request.
+    await expect(e.train({ ...request, seed: 9, resume: cancelled.state })).rejects.toMatchObject({
+      name: 'TrainStateMismatchError',
+    });
+    await e.dispose();
+  });
+
+  it('says what is wrong with a request, with named errors', async () => {
+    const e = await engineFor();
+    const one = { ...request, classes: ['only'], photos: request.photos.map((p) => ({ ...p, label: 0 })) };
+    await expect(e.train(one)).rejects.toMatchObject({ name: 'TrainingInputError', message: /two classes/ });
+    await expect(e.train({ ...request, classes: [...CLASSES, 'empty'] })).rejects.toMatchObject({
+      name: 'TrainingInputError',
+      message: /empty/,
+    });
+    await expect(e.train({ ...request, inputSize: 40 })).rejects.toMatchObject({
+      name: 'TrainingInputError',
+      message: /multiple of 32/,
+    });
+    const noPixels = { ...request, photos: [{ id: 'never-seen', label: 0 }, ...request.photos.slice(4)] };
+    await expect(e.train(noPixels)).rejects.toMatchObject({ name: 'MissingPhotoError' });
+    await expect(new Engine({ store }).exportClassifier()).rejects.toMatchObject({ name: 'EngineStateError' });
+    await e.dispose();
+  });
+});
+
+/** The 'tiny' base's hash, as the engine computes it. */
+const hashOf = async () => baseModelHash(await store.manifest('tiny'));
