@@ -53,7 +53,13 @@ export const EXECUTION_PROVIDERS: Readonly<Record<Device, readonly string[]>> = 
 /** The model-library half of the API, provided by hosts that keep bundles (the PWA's IndexedDB). */
 export type ModelLibrary = Pick<
   EngineApi,
-  'listModels' | 'storageEstimate' | 'downloadModel' | 'cancelDownload' | 'deleteModel' | 'verifyModel' | 'importWeights'
+  | 'listModels'
+  | 'storageEstimate'
+  | 'downloadModel'
+  | 'cancelDownload'
+  | 'deleteModel'
+  | 'verifyModel'
+  | 'importWeights'
 >;
 
 export interface EngineHost {
@@ -83,7 +89,8 @@ interface Custom {
 interface Loaded {
   manifest: BundleManifest;
   labels: readonly string[];
-  session: ort.InferenceSession;
+  /** The ImageNet live session; absent for a base-only bundle (a custom classifier provides one). */
+  session: ort.InferenceSession | undefined;
   parts: PartName[];
 }
 
@@ -150,15 +157,26 @@ export class Engine implements EngineApi {
     const { files } = await loadBundle(this.host.store, id, parts);
     onProgress?.({ phase: 'build', done: parts.length, total: parts.length });
     const cfg = manifest.architecture;
-    // Winograd halves the conv time on WASM kernels; WebGPU's conv shaders gain nothing from it.
-    const graph = buildAnalyzeGraph({ cfg, weights: (b) => weightRefs(b, manifest, parts), winograd: backend.device === 'wasm' });
-    const session = await ort.InferenceSession.create(encodeModel(graph), {
-      executionProviders: [...EXECUTION_PROVIDERS[backend.device]],
-      graphOptimizationLevel: 'all',
-      externalData: [...files].map(([path, data]) => ({ path, data })),
-      ...sessionExtras(manifest),
-    });
-    await this.model?.session.release();
+    // A base-only bundle (Keras notop, or the ImageNet head not downloaded) gets no ImageNet session.
+    const session = parts.includes('imagenet-head')
+      ? await ort.InferenceSession.create(
+          // Winograd halves the conv time on WASM kernels; WebGPU's conv shaders gain nothing from it.
+          encodeModel(
+            buildAnalyzeGraph({
+              cfg,
+              weights: (b) => weightRefs(b, manifest, parts),
+              winograd: backend.device === 'wasm',
+            }),
+          ),
+          {
+            executionProviders: [...EXECUTION_PROVIDERS[backend.device]],
+            graphOptimizationLevel: 'all',
+            externalData: [...files].map(([path, data]) => ({ path, data })),
+            ...sessionExtras(manifest),
+          },
+        )
+      : undefined;
+    await this.model?.session?.release();
     const labels = manifest.labels === 'imagenet' ? IMAGENET_LABELS : manifest.labels;
     this.model = { manifest, labels, session, parts };
     await this.insightModel?.dispose();
@@ -176,7 +194,7 @@ export class Engine implements EngineApi {
       open: (g) => openGraph(g, insightOptions),
       winograd: backend.device === 'wasm',
       // The live graph is explain's default graph: shared, not built twice.
-      preset: { [camKey('gradcam', 'block5_conv3')]: graphSession(session, false) },
+      preset: session ? { [camKey('gradcam', 'block5_conv3')]: graphSession(session, false) } : {},
     });
     onProgress?.({ phase: 'ready', done: parts.length, total: parts.length });
     return this.info();
@@ -209,7 +227,11 @@ export class Engine implements EngineApi {
     const t2 = now();
     const values = out[IO.topValues]!.data as Float32Array;
     const indices = out[IO.topIndices]!.data as BigInt64Array;
-    const top5 = Array.from(indices, (i, k) => ({ index: Number(i), label: labels[Number(i)] ?? `class ${i}`, prob: values[k]! }));
+    const top5 = Array.from(indices, (i, k) => ({
+      index: Number(i),
+      label: labels[Number(i)] ?? `class ${i}`,
+      prob: values[k]!,
+    }));
     const target = Number((out[IO.targetIndex]!.data as BigInt64Array)[0]);
     const heat = out[IO.heatmap]!;
     for (const t of Object.values(out)) if (t !== heat) t.dispose();
@@ -243,7 +265,7 @@ export class Engine implements EngineApi {
     this.trainingService = undefined;
     await this.insightModel?.dispose();
     this.insightModel = undefined;
-    await this.model?.session.release();
+    await this.model?.session?.release();
     this.model = undefined;
   }
 
@@ -271,7 +293,8 @@ export class Engine implements EngineApi {
   }
 
   private library(): ModelLibrary {
-    if (!this.host.library) throw new EngineStateError('this host keeps no model library (use the CLI\'s `model build` instead)');
+    if (!this.host.library)
+      throw new EngineStateError("this host keeps no model library (use the CLI's `model build` instead)");
     return this.host.library;
   }
 
@@ -337,11 +360,16 @@ export class Engine implements EngineApi {
   }
 
   /** The session analyze runs: the custom classifier's when one is in use for this model. */
-  private live(): Loaded & { size: number } {
+  private live(): Loaded & { session: ort.InferenceSession; size: number } {
     const model = this.loaded();
     const c = this.custom;
     if (c && c.manifest === model.manifest) return { ...model, labels: c.labels, session: c.session, size: c.size };
-    return { ...model, size: model.manifest.architecture.inputSize };
+    if (!model.session) {
+      throw new EngineStateError(
+        `model '${model.manifest.id}' holds only the conv base (no ImageNet head): download the ImageNet head, or train or load a classifier`,
+      );
+    }
+    return { ...model, session: model.session, size: model.manifest.architecture.inputSize };
   }
 
   private loaded(): Loaded {

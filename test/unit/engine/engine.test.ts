@@ -88,6 +88,30 @@ describe('Engine', () => {
     expect(await probs('caffe')).not.toEqual(await probs('torch'));
   });
 
+  it('loads a base-only bundle and says what is missing when asked to classify', async () => {
+    const base = demoWeights(TINY_VGG, 3, ['base']);
+    store.add(
+      await buildBundle({
+        id: 'notop',
+        cfg: TINY_VGG,
+        weights: base,
+        source: 'demo',
+        pretrained: false,
+        labels,
+        quantization: 'int8',
+        preprocessing: 'caffe',
+      }),
+    );
+    const e = new Engine({ store });
+    const info = await e.loadModel('notop');
+    expect(info.parts.map((p) => p.name)).toEqual(['base']);
+    await expect(e.analyze(frame(32, 32, () => [1, 2, 3]))).rejects.toMatchObject({
+      name: 'EngineStateError',
+      message: expect.stringMatching(/conv base/),
+    });
+    await e.dispose();
+  });
+
   it('has no model library in hosts that provide none', async () => {
     await expect(new Engine({ store }).listModels()).rejects.toMatchObject({ name: 'EngineStateError' });
   });
