@@ -78,12 +78,19 @@ export async function main(argv: string[]): Promise<number> {
   if (cmd === 'model' && sub === 'build') {
     if (!values.weights || !values.out) throw new UsageError('model build needs --weights and --out');
     if (values.quant !== 'int8' && values.quant !== 'fp32') throw new UsageError('--quant is int8 or fp32');
-    await buildCommand({ weights: values.weights, quant: values.quant, seed: Number(values.seed), arch: values.arch!, out: values.out });
+    await buildCommand({
+      weights: values.weights,
+      quant: values.quant,
+      seed: Number(values.seed),
+      arch: values.arch!,
+      out: values.out,
+    });
     return 0;
   }
   if (cmd === 'model' && sub === 'export') {
     if (!values.out) throw new UsageError('model export needs --out <file.onnx>');
-    if (values.score !== 'probability' && values.score !== 'logit') throw new UsageError('--score is probability or logit');
+    if (values.score !== 'probability' && values.score !== 'logit')
+      throw new UsageError('--score is probability or logit');
     await exportCommand({ model: values.model!, out: values.out, score: values.score });
     return 0;
   }

@@ -22,7 +22,15 @@ export interface Bundles {
 
 export async function makeBundles(cfg: VggConfig): Promise<Bundles> {
   const weights = demoWeights(cfg, 1);
-  const common = { cfg, weights, source: 'demo' as const, pretrained: false, seed: 1, preprocessing: 'caffe' as const, labels: 'imagenet' as const };
+  const common = {
+    cfg,
+    weights,
+    source: 'demo' as const,
+    pretrained: false,
+    seed: 1,
+    preprocessing: 'caffe' as const,
+    labels: 'imagenet' as const,
+  };
   return {
     int8: await buildBundle({ id: 'bench-int8', quantization: 'int8', ...common }),
     fp32: await buildBundle({ id: 'bench-fp32', quantization: 'fp32', ...common }),
@@ -33,11 +41,20 @@ export async function makeBundles(cfg: VggConfig): Promise<Bundles> {
 export function graphBytes(b: Bundles['int8'], withCam: boolean, embed: boolean, winograd = false): Uint8Array {
   const { manifest } = b;
   const parts = manifest.parts.map((p) => p.name);
-  const g = buildAnalyzeGraph({ cfg: manifest.architecture, weights: (gb) => weightRefs(gb, manifest, parts), withCam, winograd });
+  const g = buildAnalyzeGraph({
+    cfg: manifest.architecture,
+    weights: (gb) => weightRefs(gb, manifest, parts),
+    withCam,
+    winograd,
+  });
   return encodeModel(embed ? embedExternalData(g, b.shards) : g);
 }
 
-function feeds<T>(Tensor: new (type: 'float32' | 'int64', data: Float32Array | BigInt64Array, dims: number[]) => T, S: number, withCam: boolean) {
+function feeds<T>(
+  Tensor: new (type: 'float32' | 'int64', data: Float32Array | BigInt64Array, dims: number[]) => T,
+  S: number,
+  withCam: boolean,
+) {
   const img = new Float32Array(3 * S * S).map((_, i) => ((i * 7919) % 255) - 120);
   const f: Record<string, T> = { [IO.image]: new Tensor('float32', img, [1, 3, S, S]) };
   if (withCam) f[IO.target] = new Tensor('int64', BigInt64Array.of(-1n), [1]);
@@ -54,7 +71,11 @@ export async function nodeRows(bundles: Bundles, runs: number, log: (s: string) 
       const what = `${withCam ? 'forward + Grad-CAM + top-5' : 'forward + top-5'}, ${quant}`;
       if (ortNode) {
         log(`native ${what}`);
-        const s = await ortNode.InferenceSession.create(graphBytes(bundles[quant], withCam, true), { intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+        const s = await ortNode.InferenceSession.create(graphBytes(bundles[quant], withCam, true), {
+          intraOpNumThreads: 2,
+          interOpNumThreads: 1,
+          graphOptimizationLevel: 'all',
+        });
         const f = feeds(ortNode.Tensor, S, withCam);
         rows.push({ group: 'onnxruntime-node native, 2 threads', what, stat: await timeIt(() => s.run(f), runs) });
         await s.release();
@@ -72,7 +93,12 @@ export async function nodeRows(bundles: Bundles, runs: number, log: (s: string) 
       });
       const create = performance.now() - t0;
       const f = feeds(ortWeb.Tensor, S, withCam);
-      rows.push({ group: 'onnxruntime-web WASM in Node, 2 threads', what, stat: await timeIt(() => s.run(f), runs), note: `session ${(create / 1000).toFixed(1)} s` });
+      rows.push({
+        group: 'onnxruntime-web WASM in Node, 2 threads',
+        what,
+        stat: await timeIt(() => s.run(f), runs),
+        note: `session ${(create / 1000).toFixed(1)} s`,
+      });
       await s.release();
     }
   }

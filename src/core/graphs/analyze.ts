@@ -85,7 +85,10 @@ export function buildAnalyzeGraph(o: AnalyzeGraphOptions): Graph {
   const top1 = b.argMax(logits, 1, false);
   const cls = b.where(b.less(target, b.scalar(0, 'int64')), top1, target);
   b.output(rename(b, cls, IO.targetIndex));
-  const classIds = b.constant({ dtype: 'int64', dims: [classes], data: BigInt64Array.from({ length: classes }, (_, i) => BigInt(i)) }, 'class_ids');
+  const classIds = b.constant(
+    { dtype: 'int64', dims: [classes], data: BigInt64Array.from({ length: classes }, (_, i) => BigInt(i)) },
+    'class_ids',
+  );
   const onehot = b.cast(b.equal(b.unsqueeze(cls, [1]), classIds), 'float32');
 
   const A = acts.get(camLayer);

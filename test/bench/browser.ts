@@ -1,0 +1,568 @@
+/**
+ * The benchmark's browser rows, in headless Chromium (Debian's, through puppeteer-core) on this
+ * machine, with the same full-size demo bundles as the Node rows:
+ *
+ * 1. convlens on onnxruntime-web's WASM backend, 1 and 2 threads (a fresh page per thread count and
+ *    quantization: the WASM instance fixes its threads at start), forward + top-5 and the live frame
+ *    (forward + Grad-CAM + top-5); session creation in the note.
+ * 2. One live frame on WebGPU over SwiftShader (a CPU: correctness only), compared with WASM.
+ * 3. The peer: TensorFlow.js's wasm backend on the same fp32 weights, forward and forward + tf.grad
+ *    Grad-CAM, 1 and 2 threads; its heatmap is compared with convlens's.
+ * 4. Cold start: bundle in IndexedDB → first block5_pool activation / first heatmap after a reload.
+ * 5. Peak RSS (VmHWM) of the renderer that ran the int8 live frame with 2 threads.
+ *
+ * Everything is served from memory and node_modules by a small HTTP server on 127.0.0.1 with
+ * COOP/COEP, so the page is cross-origin isolated (SharedArrayBuffer, hence WASM threads). Every
+ * step has a timeout; a failed step becomes a row whose note says why, and the bench goes on.
+ */
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { sessionExtras } from '../../workers/engine/engine';
+import type { Bundles } from './node';
+import { graphBytes } from './node';
+import type {
+  BenchPage,
+  ColdMode,
+  ColdResult,
+  OrtSessionRequest,
+  PageInfo,
+  Quant,
+  RunResult,
+  ShardUrl,
+} from './page/protocol';
+import { cosine } from './page/protocol';
+import type { Row } from './report';
+import { summarize } from './stats';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Group and row names, shared with run.ts's ratios. */
+export const BROWSER = {
+  wasm: (threads: number) => `Chromium WASM (onnxruntime-web), ${threads} thread${threads > 1 ? 's' : ''}`,
+  tfjs: (threads: number) => `TensorFlow.js wasm in Chromium, ${threads} thread${threads > 1 ? 's' : ''}`,
+  webgpu: 'Chromium WebGPU (onnxruntime-web, SwiftShader)',
+  cold: 'cold start in Chromium (bundle in IndexedDB, int8, WASM 2 threads)',
+  forward: (q: Quant) => `forward + top-5, ${q}`,
+  live: (q: Quant) => `forward + Grad-CAM + top-5, ${q}`,
+  tfForward: 'forward + top-5, fp32',
+  tfGradCam: 'forward + tf.grad Grad-CAM + top-5, fp32',
+} as const;
+
+const THREADS = [1, 2] as const;
+const QUANTS = ['int8', 'fp32'] as const;
+const MINUTE = 60_000;
+/** Most calls; session creation and timed runs get their own below. */
+const STEP_MS = 2 * MINUTE;
+const SESSION_MS = 5 * MINUTE;
+const WEBGPU_MS = 3 * MINUTE;
+const runMs = (runs: number) => 2 * MINUTE + runs * MINUTE;
+
+const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const errText = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 300);
+
+/** Rejects after `ms` (the work itself is abandoned: the caller closes its page or browser). */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${sec(ms)}`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+// ---------------------------------------------------------------- page bundle and server
+
+/** The page script, bundled for the browser; onnxruntime-web stays its own self-hosted module. */
+async function pageScript(): Promise<string> {
+  const out = await build({
+    entryPoints: [join(ROOT, 'test/bench/page/main.ts')],
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
+    legalComments: 'none',
+    minify: true,
+    define: { 'process.env.NODE_ENV': '"production"' },
+    plugins: [
+      {
+        // Loaded from /ort/ (not bundled), so its import.meta.url finds its .mjs/.wasm files there
+        // and its worker threads start from its own file, not from the page script.
+        name: 'ort-self-hosted',
+        setup(b) {
+          b.onResolve({ filter: /^onnxruntime-web$/ }, () => ({ path: '/ort/ort.min.mjs', external: true }));
+        },
+      },
+    ],
+  });
+  return out.outputFiles[0]!.text;
+}
+
+const INDEX_HTML = `<!doctype html>
+<html><head><meta charset="utf-8"><title>convlens bench</title><link rel="icon" href="data:,">
+<script>globalThis.__benchT0 = performance.now();</script>
+<script type="module" src="/main.js"></script>
+</head><body></body></html>
+`;
+
+const TYPES: Record<string, string> = {
+  html: 'text/html; charset=utf-8',
+  js: 'text/javascript',
+  mjs: 'text/javascript',
+  wasm: 'application/wasm',
+  json: 'application/json',
+};
+
+interface Served {
+  origin: string;
+  close(): Promise<void>;
+}
+
+/**
+ * `mem`: path → bytes served from memory; `dirs`: URL prefix → folder (self-hosted runtimes, cacheable
+ * like the app's precached files). Every response carries COOP/COEP/CORP.
+ */
+export async function serve(mem: Map<string, Uint8Array>, dirs: Record<string, string>): Promise<Served> {
+  const files = new Map<string, Buffer>();
+  const server = createServer((req, res) => {
+    void (async () => {
+      const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+      let body: Uint8Array | undefined = mem.get(path === '/' ? '/index.html' : path);
+      let cache = false;
+      for (const [prefix, dir] of Object.entries(dirs)) {
+        const name = path.startsWith(prefix) ? path.slice(prefix.length) : '';
+        if (body || !/^[\w.-]+$/.test(name) || name.startsWith('.')) continue;
+        const file = join(dir, name);
+        body = files.get(file) ?? (await readFile(file).catch(() => undefined));
+        if (body) files.set(file, body as Buffer);
+        cache = true;
+      }
+      const headers = {
+        'Cross-Origin-Opener-Policy': 'same-origin',
+        'Cross-Origin-Embedder-Policy': 'require-corp',
+        'Cross-Origin-Resource-Policy': 'same-origin',
+        'Cache-Control': cache ? 'max-age=3600' : 'no-store',
+      };
+      if (!body) {
+        res.writeHead(404, { ...headers, 'Content-Type': 'text/plain' });
+        res.end('not found');
+        return;
+      }
+      const ext = path === '/' ? 'html' : (path.split('.').pop() ?? '');
+      res.writeHead(200, {
+        ...headers,
+        'Content-Type': TYPES[ext] ?? 'application/octet-stream',
+        'Content-Length': String(body.byteLength),
+      });
+      res.end(body);
+    })().catch(() => res.destroy());
+  });
+  await new Promise<void>((ok, fail) => server.once('error', fail).listen(0, '127.0.0.1', ok));
+  const { port } = server.address() as { port: number };
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((ok) => {
+        server.closeAllConnections();
+        server.close(() => ok());
+      }),
+  };
+}
+
+const graphPath = (q: Quant, kind: 'forward' | 'live' | 'live-webgpu') => `/graph/${q}-${kind}.onnx`;
+const shardUrls = (b: Bundles[Quant], q: Quant): ShardUrl[] =>
+  [...b.shards.keys()].map((path) => ({ path, url: `/bundle/${q}/${path}` }));
+
+/** Everything the pages fetch that is not a runtime file: the page, the graphs, the bundles. */
+export async function memFiles(bundles: Bundles): Promise<Map<string, Uint8Array>> {
+  const te = new TextEncoder();
+  const mem = new Map<string, Uint8Array>([
+    ['/index.html', te.encode(INDEX_HTML)],
+    ['/main.js', te.encode(await pageScript())],
+  ]);
+  for (const q of QUANTS) {
+    const b = bundles[q];
+    // The graphs the engine runs: Winograd on for WASM, off for WebGPU (src/../engine.ts loadModel).
+    mem.set(graphPath(q, 'forward'), graphBytes(b, false, false, true));
+    mem.set(graphPath(q, 'live'), graphBytes(b, true, false, true));
+    mem.set(`/bundle/${q}/manifest.json`, te.encode(JSON.stringify(b.manifest)));
+    for (const [file, bytes] of b.shards) mem.set(`/bundle/${q}/${file}`, bytes);
+  }
+  mem.set(graphPath('int8', 'live-webgpu'), graphBytes(bundles.int8, true, false, false));
+  return mem;
+}
+
+// ---------------------------------------------------------------- browser and page
+
+interface Launched {
+  browser: Browser;
+  pid: number;
+  close(): Promise<void>;
+}
+
+export async function launch(extraArgs: string[] = []): Promise<Launched> {
+  const userDataDir = await mkdtemp(join(tmpdir(), 'convlens-bench-'));
+  const browser = await puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true, // --headless=new
+    userDataDir,
+    protocolTimeout: 30 * MINUTE,
+    args: [
+      '--no-sandbox',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+      ...extraArgs,
+    ],
+  });
+  const proc = browser.process();
+  return {
+    browser,
+    pid: proc?.pid ?? 0,
+    async close() {
+      await within(browser.close(), 30_000, 'closing Chromium').catch(() => proc?.kill('SIGKILL'));
+      await rm(userDataDir, { recursive: true, force: true }).catch(() => undefined);
+    },
+  };
+}
+
+type Method = Exclude<keyof BenchPage, 'cold'>;
+
+/** Call the page's driver (`globalThis.bench`), with a timeout. */
+export async function call<M extends Method>(
+  page: Page,
+  ms: number,
+  method: M,
+  ...args: Parameters<BenchPage[M]>
+): Promise<Awaited<ReturnType<BenchPage[M]>>> {
+  const run = page.evaluate(
+    (m: string, a: unknown[]) =>
+      (globalThis as unknown as { bench: Record<string, (...x: unknown[]) => unknown> }).bench[m]!(...a),
+    method,
+    args as unknown[],
+  );
+  return (await within(run, ms, `page ${method}`)) as Awaited<ReturnType<BenchPage[M]>>;
+}
+
+export async function open(
+  b: Launched,
+  origin: string,
+  path: string,
+  log: (s: string) => void,
+): Promise<{ page: Page; info: PageInfo }> {
+  const page = await b.browser.newPage();
+  page.on('pageerror', (e) => log(`  page error: ${errText(e)}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') log(`  console: ${m.text().slice(0, 300)}`);
+  });
+  await goto(page, origin + path);
+  const info = await call(page, STEP_MS, 'info');
+  if (!info.crossOriginIsolated) throw new Error('the page is not cross-origin isolated (COOP/COEP missing?)');
+  return { page, info };
+}
+
+async function goto(page: Page, url: string): Promise<void> {
+  await page.goto(url, { waitUntil: 'load', timeout: STEP_MS });
+  await page.waitForFunction('globalThis.bench !== undefined', { timeout: STEP_MS });
+}
+
+async function closePage(page: Page | undefined): Promise<void> {
+  await within(page?.close() ?? Promise.resolve(), 30_000, 'closing the page').catch(() => undefined);
+}
+
+// ---------------------------------------------------------------- /proc: renderer memory
+
+async function procStatus(pid: number): Promise<Record<string, string>> {
+  const text = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Object.fromEntries(
+    text.split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]),
+  );
+}
+
+/** Chromium's renderer processes under `root` (the browser process), with VmHWM and VmRSS in MB. */
+export async function renderers(root: number): Promise<{ pid: number; hwm: number; rss: number }[]> {
+  const parent = new Map<number, number>();
+  for (const e of await readdir('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    const stat = await readFile(`/proc/${e}/stat`, 'utf8').catch(() => '');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (ppid) parent.set(Number(e), ppid);
+  }
+  const under = (pid: number) => {
+    for (let p: number | undefined = pid, hops = 0; p && hops < 16; p = parent.get(p), hops++)
+      if (p === root) return true;
+    return false;
+  };
+  const out: { pid: number; hwm: number; rss: number }[] = [];
+  for (const pid of parent.keys()) {
+    if (pid === root || !under(pid)) continue;
+    const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    // Chromium rewrites its process title: the arguments may be joined by spaces, not NULs.
+    if (!/(^|[\s\0])--type=renderer([\s\0]|$)/.test(cmd)) continue;
+    const st = await procStatus(pid).catch(() => undefined);
+    const kb = (k: string) => Number(/^(\d+)/.exec(st?.[k] ?? '')?.[1] ?? 0);
+    if (st) out.push({ pid, hwm: kb('VmHWM') / 1024, rss: kb('VmRSS') / 1024 });
+  }
+  return out.sort((a, b) => b.hwm - a.hwm);
+}
+
+// ---------------------------------------------------------------- the rows
+
+interface Ctx {
+  bundles: Bundles;
+  runs: number;
+  origin: string;
+  log: (s: string) => void;
+  rows: Row[];
+  /** Live-frame results by `${threads}/${quant}`, for the cross-checks. */
+  live: Map<string, RunResult>;
+}
+
+const failed = (group: string, what: string, e: unknown): Row => ({ group, what, note: `failed: ${errText(e)}` });
+
+function sessionRequest(ctx: Ctx, q: Quant, graphUrl: string, ep: 'wasm' | 'webgpu'): OrtSessionRequest {
+  const b = ctx.bundles[q];
+  const extra = sessionExtras(b.manifest).extra as OrtSessionRequest['extra'];
+  return { graphUrl, shards: shardUrls(b, q), ep, ...(extra ? { extra } : {}) };
+}
+
+/**
+ * One page: onnxruntime-web WASM, `threads`, one quantization. The live frame first (the app's only
+ * session, so the int8 2-thread page's peak RSS is the app's), then forward + top-5 alone.
+ */
+async function ortPage(ctx: Ctx, b: Launched, threads: number, q: Quant): Promise<void> {
+  const group = BROWSER.wasm(threads);
+  let page: Page | undefined;
+  try {
+    ({ page } = await open(b, ctx.origin, '/', ctx.log));
+    const startMs = await call(page, STEP_MS, 'ortInit', threads);
+    for (const withCam of [true, false]) {
+      const what = withCam ? BROWSER.live(q) : BROWSER.forward(q);
+      try {
+        ctx.log(`chromium wasm ${threads}t ${what}`);
+        const graph = graphPath(q, withCam ? 'live' : 'forward');
+        const t = await call(page, SESSION_MS, 'ortSession', sessionRequest(ctx, q, graph, 'wasm'));
+        const r = await call(page, runMs(ctx.runs), 'ortRun', { withCam, runs: ctx.runs, warmup: 1 });
+        const start = withCam ? `; runtime start ${sec(startMs)} before it` : '';
+        const note = `session ${sec(t.createMs)}${start}; top-1 ${r.top[0]}`;
+        ctx.rows.push({ group, what, stat: summarize(r.samples), note });
+        if (withCam) ctx.live.set(`${threads}/${q}`, r);
+        if (withCam && threads === 2 && q === 'int8') await memoryRow(ctx, b);
+        await call(page, STEP_MS, 'ortRelease');
+      } catch (e) {
+        ctx.rows.push(failed(group, what, e));
+        throw e;
+      }
+    }
+  } catch (e) {
+    ctx.log(`  failed: ${errText(e)}`);
+  } finally {
+    await closePage(page);
+  }
+}
+
+async function memoryRow(ctx: Ctx, b: Launched): Promise<void> {
+  const what = 'peak RSS (VmHWM) of the renderer, int8 live frame, WASM 2 threads';
+  try {
+    const r = await renderers(b.pid);
+    const top = r[0];
+    if (!top) throw new Error(`no renderer process found under Chromium's pid ${b.pid}`);
+    const others = r.slice(1).map((x) => x.hwm.toFixed(0));
+    ctx.rows.push({
+      group: 'memory',
+      what,
+      value: `${top.hwm.toFixed(0)} MB`,
+      note: `after the live frame's session and runs (the page's first session); renderer pid ${top.pid}, RSS now ${top.rss.toFixed(0)} MB; the largest of ${r.length} renderer process(es)${others.length ? `, the others peak at ${others.join(', ')} MB` : ''}`,
+    });
+  } catch (e) {
+    ctx.rows.push(failed('memory', what, e));
+  }
+}
+
+function compare(label: string, a: RunResult | undefined, b: RunResult | undefined, below?: string): string {
+  if (!a?.heatmap || !b?.heatmap) return `no ${label} heatmap to compare`;
+  const same = a.top[0] === b.top[0] ? `top-1 same (${a.top[0]})` : `top-1 differs (${a.top[0]} vs ${b.top[0]})`;
+  const cos = cosine(a.heatmap, b.heatmap);
+  return `heatmap cosine vs ${label} ${cos.toFixed(5)}${cos < 0.9999 && below ? ` (${below})` : ''}, ${same}`;
+}
+
+/**
+ * Why TF.js's heatmap is not identical (measured on the demo weights): TF.js's wasm MaxPoolGrad gives
+ * no gradient to a pooling window whose inputs are all 0 (common after ReLU), where TF.js's cpu
+ * backend and convlens route it to the window's first element, which changes α_c a little. With the
+ * cpu backend's tf.grad the two agree to 1e-12 (test/helpers/tfjs-gradcam.ts, test/unit/graphs).
+ */
+const TFJS_WASM_POOL_GRAD = "TF.js wasm's MaxPoolGrad drops the gradient of all-zero pooling windows";
+
+async function tfPage(ctx: Ctx, b: Launched, threads: number): Promise<void> {
+  const group = BROWSER.tfjs(threads);
+  let page: Page | undefined;
+  let what: string = BROWSER.tfForward;
+  try {
+    ctx.log(`chromium tfjs ${threads}t: weights`);
+    ({ page } = await open(b, ctx.origin, '/', ctx.log));
+    const init = await call(page, STEP_MS, 'tfInit', threads);
+    if (init.backend !== 'wasm') throw new Error(`TensorFlow.js runs on '${init.backend}', not wasm`);
+    const load = await call(page, SESSION_MS, 'tfLoad', {
+      manifestUrl: '/bundle/fp32/manifest.json',
+      shardBase: '/bundle/fp32/',
+    });
+    const threadNote = init.threads === threads ? '' : `; TF.js uses ${init.threads} thread(s)`;
+    ctx.log(`chromium tfjs ${threads}t ${what}`);
+    const fwd = await call(page, runMs(ctx.runs), 'tfRun', { gradcam: false, runs: ctx.runs, warmup: 1 });
+    ctx.rows.push({
+      group,
+      what,
+      stat: summarize(fwd.samples),
+      note: `weights ${sec(load)} (fetch, HWIO transpose)${threadNote}; top-1 ${fwd.top[0]}`,
+    });
+    what = BROWSER.tfGradCam;
+    ctx.log(`chromium tfjs ${threads}t ${what}`);
+    const cam = await call(page, runMs(ctx.runs), 'tfRun', { gradcam: true, runs: ctx.runs, warmup: 1 });
+    const ref = ctx.live.get(`${threads}/fp32`) ?? ctx.live.get(`${3 - threads}/fp32`);
+    const note = compare('convlens fp32', cam, ref, TFJS_WASM_POOL_GRAD) + threadNote;
+    ctx.rows.push({ group, what, stat: summarize(cam.samples), note });
+  } catch (e) {
+    ctx.log(`  failed: ${errText(e)}`);
+    ctx.rows.push(failed(group, what, e));
+  } finally {
+    await closePage(page);
+  }
+}
+
+async function coldRows(ctx: Ctx, b: Launched): Promise<void> {
+  const id = ctx.bundles.int8.manifest.id;
+  let page: Page | undefined;
+  let what = 'storing the int8 bundle in IndexedDB';
+  try {
+    ctx.log(`chromium cold start: ${what}`);
+    ({ page } = await open(b, ctx.origin, '/', ctx.log));
+    const storeMs = await call(page, SESSION_MS, 'store', {
+      id,
+      manifestUrl: '/bundle/int8/manifest.json',
+      shardBase: '/bundle/int8/',
+    });
+    ctx.log(`  stored in ${sec(storeMs)}`);
+    for (const mode of ['base', 'full'] as ColdMode[]) {
+      what = mode === 'base' ? 'base only → first block5_pool activation' : 'with ImageNet head → first heatmap';
+      ctx.log(`chromium cold start: ${what}`);
+      await goto(page, `${ctx.origin}/?cold=${mode}&id=${encodeURIComponent(id)}&threads=2`);
+      const r = await within(
+        page.evaluate(() => (globalThis as unknown as { bench: { cold: Promise<ColdResult> } }).bench.cold),
+        SESSION_MS,
+        'cold start',
+      );
+      if (r.error) throw new Error(r.error);
+      const parts = `IndexedDB read + sha256 ${sec(r.readMs)} (${(r.bytes / 1e6).toFixed(0)} MB), graph ${sec(r.buildMs)}, session ${sec(r.createMs)}, run ${sec(r.runMs)}`;
+      const out =
+        mode === 'full' ? `heatmap ${r.outputDims.join('×')}, top-1 ${r.top?.[0]}` : `output ${r.outputDims.join('×')}`;
+      ctx.rows.push({
+        group: BROWSER.cold,
+        what,
+        stat: summarize([r.totalMs]),
+        note: `clock from index.html's first script (${r.navigationMs.toFixed(0)} ms after navigation start): page scripts ${sec(r.scriptsMs)}, ${parts}; ${out}`,
+      });
+    }
+  } catch (e) {
+    ctx.log(`  failed: ${errText(e)}`);
+    ctx.rows.push(failed(BROWSER.cold, what, e));
+  } finally {
+    await closePage(page);
+  }
+}
+
+/** ONE live frame, int8, on WebGPU over SwiftShader; a separate browser; 3 minutes at most in all. */
+async function webgpuRow(ctx: Ctx): Promise<void> {
+  const what = BROWSER.live('int8');
+  const t0 = performance.now();
+  const done: string[] = [];
+  let b: Launched | undefined;
+  const step = async <T>(label: string, p: Promise<T>): Promise<T> => {
+    const t = performance.now();
+    const v = await p;
+    done.push(`${label} ${sec(performance.now() - t)}`);
+    return v;
+  };
+  try {
+    ctx.log(`chromium webgpu (swiftshader) ${what}`);
+    const work = (async (): Promise<Row> => {
+      b = await step(
+        'browser',
+        launch(['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--enable-unsafe-swiftshader']),
+      );
+      const { page, info } = await step('page', open(b, ctx.origin, '/', ctx.log));
+      if (!info.webgpu) throw new Error('no WebGPU adapter in the page');
+      await step('runtime', call(page, STEP_MS, 'ortInit', 2));
+      const request = sessionRequest(ctx, 'int8', graphPath('int8', 'live-webgpu'), 'webgpu');
+      const t = await step('session', call(page, WEBGPU_MS, 'ortSession', request));
+      const r = await call(page, WEBGPU_MS, 'ortRun', { withCam: true, runs: 1, warmup: 0 });
+      const ref = ctx.live.get('2/int8') ?? ctx.live.get('1/int8');
+      return {
+        group: BROWSER.webgpu,
+        what,
+        stat: summarize(r.samples),
+        note: `correctness only (SwiftShader: CPU); adapter ${info.webgpu}; session ${sec(t.createMs)}; ${compare('WASM int8', r, ref)}`,
+      };
+    })();
+    ctx.rows.push(await within(work, WEBGPU_MS, 'WebGPU live frame'));
+  } catch (e) {
+    const took = sec(performance.now() - t0);
+    const stages = done.length ? ` (done: ${done.join(', ')})` : '';
+    ctx.log(`  failed after ${took}${stages}: ${errText(e)}`);
+    ctx.rows.push({
+      group: BROWSER.webgpu,
+      what,
+      note: `correctness only (SwiftShader: CPU); failed after ${took}${stages}: ${errText(e)}`,
+    });
+  } finally {
+    await (b as Launched | undefined)?.close();
+  }
+}
+
+/** Everything but WebGPU, in one browser: the WASM pages, the TF.js pages, the cold start. */
+async function wasmBrowser(ctx: Ctx): Promise<void> {
+  let b: Launched | undefined;
+  try {
+    b = await launch();
+    const { page, info } = await open(b, ctx.origin, '/', ctx.log);
+    await closePage(page);
+    ctx.rows.push({
+      group: 'browser',
+      what: 'Chromium (headless)',
+      value: (await b.browser.version()).replace(/^HeadlessChrome\//, ''),
+      note: `crossOriginIsolated ${info.crossOriginIsolated}, hardwareConcurrency ${info.hardwareConcurrency}`,
+    });
+    for (const threads of THREADS) for (const q of QUANTS) await ortPage(ctx, b, threads, q);
+    for (const threads of THREADS) await tfPage(ctx, b, threads);
+    await coldRows(ctx, b);
+  } catch (e) {
+    ctx.log(`chromium failed: ${errText(e)}`);
+    ctx.rows.push(failed('browser', 'Chromium (headless)', e));
+  } finally {
+    await b?.close();
+  }
+}
+
+export async function browserRows(bundles: Bundles, runs: number, log: (s: string) => void): Promise<Row[]> {
+  log('chromium: bundling the page, encoding the graphs');
+  const server = await serve(await memFiles(bundles), {
+    '/ort/': join(ROOT, 'node_modules/onnxruntime-web/dist'),
+    '/tfjs/': join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist'),
+  });
+  const ctx: Ctx = { bundles, runs, origin: server.origin, log, rows: [], live: new Map() };
+  try {
+    await wasmBrowser(ctx);
+    await webgpuRow(ctx);
+  } finally {
+    await server.close();
+  }
+  return ctx.rows;
+}

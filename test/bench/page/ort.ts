@@ -1,0 +1,88 @@
+/** onnxruntime-web in the page: one session at a time, WASM or WebGPU, timed in the page. */
+import * as ort from 'onnxruntime-web';
+import { IO } from '../../../src/core/graphs/analyze';
+import { GraphBuilder } from '../../../src/core/onnx/builder';
+import { encodeModel } from '../../../src/core/onnx/encode';
+import type { OrtSessionRequest, RunRequest, RunResult, SessionTiming } from './protocol';
+import { benchImage } from './protocol';
+
+let session: ort.InferenceSession | undefined;
+let inputSize = 224;
+
+export async function fetchBytes(url: string): Promise<Uint8Array> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`GET ${url}: ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/** Self-hosted runtime files; the thread count is read once, when the WASM instance starts. */
+export function ortEnv(threads: number): void {
+  ort.env.wasm.wasmPaths = '/ort/';
+  ort.env.wasm.numThreads = threads;
+  ort.env.logLevel = 'error';
+}
+
+/** Start the runtime (WASM instance, thread pool) with a one-node graph; returns the milliseconds. */
+export async function ortInit(threads: number): Promise<number> {
+  ortEnv(threads);
+  const t0 = performance.now();
+  const b = new GraphBuilder('warm-up');
+  b.output(b.identity(b.input('x', 'float32', [1])));
+  const s = await ort.InferenceSession.create(encodeModel(b.graph), { logSeverityLevel: 3 });
+  await s.run({ x: new ort.Tensor('float32', Float32Array.of(1), [1]) });
+  await s.release();
+  return performance.now() - t0;
+}
+
+export async function ortSession(r: OrtSessionRequest): Promise<SessionTiming> {
+  await ortRelease();
+  const t0 = performance.now();
+  const [graph, ...shards] = await Promise.all([fetchBytes(r.graphUrl), ...r.shards.map((s) => fetchBytes(s.url))]);
+  const t1 = performance.now();
+  session = await ort.InferenceSession.create(graph!, {
+    executionProviders: [r.ep],
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+    externalData: r.shards.map((s, i) => ({ path: s.path, data: shards[i]! })),
+    ...(r.extra ? { extra: r.extra } : {}),
+  });
+  const t2 = performance.now();
+  const dims = session.inputMetadata.find((m) => m.name === IO.image);
+  const shape = dims && 'shape' in dims ? dims.shape : undefined;
+  inputSize = typeof shape?.[2] === 'number' ? shape[2] : 224;
+  return { fetchMs: t1 - t0, createMs: t2 - t1 };
+}
+
+export function feeds(S: number, withCam: boolean): Record<string, ort.Tensor> {
+  const f: Record<string, ort.Tensor> = { [IO.image]: new ort.Tensor('float32', benchImage(S), [1, 3, S, S]) };
+  if (withCam) f[IO.target] = new ort.Tensor('int64', BigInt64Array.of(-1n), [1]);
+  return f;
+}
+
+export async function ortRun(r: RunRequest): Promise<RunResult> {
+  const s = session;
+  if (!s) throw new Error('no session: call ortSession first');
+  const f = feeds(inputSize, r.withCam);
+  const samples: number[] = [];
+  let out: ort.InferenceSession.ReturnType | undefined;
+  for (let i = 0; i < r.warmup + r.runs; i++) {
+    const t = performance.now();
+    out = await s.run(f);
+    const ms = performance.now() - t;
+    if (i >= r.warmup) samples.push(ms);
+  }
+  return { samples, ...outputs(out!) };
+}
+
+export function outputs(out: ort.InferenceSession.ReturnType): Omit<RunResult, 'samples'> {
+  const top = Array.from(out[IO.topIndices]!.data as BigInt64Array, Number);
+  const topValues = Array.from(out[IO.topValues]!.data as Float32Array);
+  const heat = out[IO.heatmap];
+  return { top, topValues, ...(heat ? { heatmap: Array.from(heat.data as Float32Array) } : {}) };
+}
+
+export async function ortRelease(): Promise<void> {
+  const s = session;
+  session = undefined;
+  await s?.release();
+}

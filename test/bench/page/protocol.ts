@@ -1,0 +1,138 @@
+/**
+ * What the benchmark page (test/bench/page/main.ts, run in headless Chromium) and its Node driver
+ * (test/bench/browser.ts) exchange through puppeteer's page.evaluate: plain JSON-able values only.
+ * Timings are measured in the page with performance.now(); Node only collects them.
+ */
+import type { Quantization } from '../../../src/core/bundle/manifest';
+
+export type Quant = Quantization;
+export type Ep = 'wasm' | 'webgpu';
+
+/** One external-data file of a graph: the shard's file name (the graph's `location`) and its URL. */
+export interface ShardUrl {
+  path: string;
+  url: string;
+}
+
+export interface PageInfo {
+  crossOriginIsolated: boolean;
+  hardwareConcurrency: number;
+  userAgent: string;
+  /** The WebGPU adapter's description, when navigator.gpu gives one. */
+  webgpu?: string;
+}
+
+export interface OrtSessionRequest {
+  /** The ONNX graph (weights external, so a few hundred kB). */
+  graphUrl: string;
+  shards: ShardUrl[];
+  ep: Ep;
+  /** onnxruntime session `extra` options (sessionExtras: int8 bundles fold their dequantization). */
+  extra?: Record<string, Record<string, string>>;
+}
+
+export interface SessionTiming {
+  /** Fetching the graph and shards into memory (not counted in createMs). */
+  fetchMs: number;
+  createMs: number;
+}
+
+export interface RunRequest {
+  /** The graph has the `target` input and the `heatmap` output (the live frame). */
+  withCam: boolean;
+  runs: number;
+  warmup: number;
+}
+
+export interface RunResult {
+  /** Milliseconds per timed run. */
+  samples: number[];
+  top: number[];
+  topValues: number[];
+  heatmap?: number[];
+}
+
+export interface TfLoadRequest {
+  manifestUrl: string;
+  /** URL prefix of the shard files (the shard file name is appended). */
+  shardBase: string;
+}
+
+export interface TfRunRequest {
+  /** false: forward + top-5; true: forward + tf.grad Grad-CAM + top-5. */
+  gradcam: boolean;
+  runs: number;
+  warmup: number;
+}
+
+export interface StoreRequest {
+  id: string;
+  manifestUrl: string;
+  shardBase: string;
+}
+
+export type ColdMode = 'base' | 'full';
+
+/** Bundle already in IndexedDB → first result, measured from the page's first script (index.html). */
+export interface ColdResult {
+  mode: ColdMode;
+  /** From the page's first script to the first result. */
+  totalMs: number;
+  /** Navigation start → the page's first script. */
+  navigationMs: number;
+  /** Until the page module (and onnxruntime-web's script) started. */
+  scriptsMs: number;
+  /** Reading the manifest and shards from IndexedDB and verifying them (the app's loadBundle). */
+  readMs: number;
+  /** Building and encoding the graph. */
+  buildMs: number;
+  createMs: number;
+  runMs: number;
+  bytes: number;
+  /** The output's shape (block5_pool) or the heatmap's. */
+  outputDims: number[];
+  heatmap?: number[];
+  top?: number[];
+  error?: string;
+}
+
+/** The driver on `globalThis.bench`. */
+export interface BenchPage {
+  info(): Promise<PageInfo>;
+  /**
+   * Fixes onnxruntime-web's thread count for this page (its WASM instance is created once) and starts
+   * the runtime with a one-node graph, so session times count the model only; returns the milliseconds.
+   */
+  ortInit(threads: number): Promise<number>;
+  ortSession(request: OrtSessionRequest): Promise<SessionTiming>;
+  ortRun(request: RunRequest): Promise<RunResult>;
+  ortRelease(): Promise<void>;
+  /** Selects TensorFlow.js's wasm backend with `threads` threads; returns the count it uses. */
+  tfInit(threads: number): Promise<{ backend: string; threads: number; simd: boolean; multithread: boolean }>;
+  /** Fetches the fp32 bundle and makes the channels-last weight tensors; returns the milliseconds. */
+  tfLoad(request: TfLoadRequest): Promise<number>;
+  tfRun(request: TfRunRequest): Promise<RunResult>;
+  tfDispose(): void;
+  /** Stores a bundle in IndexedDB exactly as the app's library does (manifest, shards, ready record). */
+  store(request: StoreRequest): Promise<number>;
+  /** Set when the page was opened with `?cold=base|full&id=…`: the cold start, started by the page itself. */
+  cold?: Promise<ColdResult>;
+}
+
+/** The benchmark's input image, the same as the Node rows' (test/bench/node.ts): NCHW, 1×3×S×S. */
+export function benchImage(S: number): Float32Array {
+  return new Float32Array(3 * S * S).map((_, i) => ((i * 7919) % 255) - 120);
+}
+
+export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length || a.length === 0) return NaN;
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i]! * b[i]!;
+    aa += a[i]! * a[i]!;
+    bb += b[i]! * b[i]!;
+  }
+  return aa === 0 && bb === 0 ? 1 : ab / Math.sqrt(aa * bb);
+}
