@@ -5,7 +5,7 @@
  * a new version that waits for the user (row 6). Another origin never sees a request; the CSP is
  * never violated.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +22,9 @@ import {
   type TestServer,
 } from './harness';
 import { BASE, DIST, MODEL_ID } from './paths';
+
+/** Screenshots for a person to look at (gitignored). */
+const SHOTS = '.e2e/screenshots';
 
 describe('the app on a host that sends COOP/COEP', () => {
   let server: TestServer;
@@ -75,6 +78,51 @@ describe('the app on a host that sends COOP/COEP', () => {
     expect(db.shards).toHaveLength(5);
     for (const f of db.shards) expect(server.count(`/${f}`)).toBe(1);
     session.assertClean(origin);
+  });
+
+  it('draws a non-trivial heatmap over the video, advances the frame counter, and saves screenshots', async () => {
+    await waitForPredictions(page);
+    // The overlay holds the jet-coloured map: a real heatmap has many colours, a blank one has one.
+    const colours = await page.waitForFunction(
+      () => {
+        const c = document.querySelector<HTMLCanvasElement>('[data-testid=overlay-canvas]');
+        const ctx = c?.getContext('2d');
+        if (!c || !ctx || !c.width) return 0;
+        const d = ctx.getImageData(0, 0, c.width, c.height).data;
+        const seen = new Set<number>();
+        for (let i = 0; i < d.length; i += 16) seen.add((d[i]! << 16) | (d[i + 1]! << 8) | d[i + 2]!);
+        return seen.size > 20 ? seen.size : 0;
+      },
+      { timeout: 60_000 },
+    );
+    expect(await colours.jsonValue()).toBeGreaterThan(20);
+    const frames = () => page.$eval('[data-testid=ms]', (e) => e.textContent ?? '');
+    const first = await frames();
+    await page.waitForFunction(
+      (before) => document.querySelector('[data-testid=ms]')?.textContent !== before,
+      { timeout: 60_000 },
+      first,
+    );
+    await mkdir(SHOTS, { recursive: true });
+    await page.screenshot({ path: join(SHOTS, 'live-view.png') });
+    session.assertClean(origin);
+  });
+
+  it.each([
+    ['NotAllowedError', 'denied'],
+    ['NotFoundError', 'not-found'],
+    ['NotReadableError', 'busy'],
+    ['OverconstrainedError', 'overconstrained'],
+  ])('shows its own state when the camera fails with %s', async (name, kind) => {
+    const p = await session.open('about:blank');
+    await p.evaluateOnNewDocument((n: string) => {
+      navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('stubbed', n));
+    }, name);
+    await p.goto(server.url, { waitUntil: 'load' });
+    const el = await p.waitForSelector(`[data-testid=camera-error][data-kind=${kind}]`, { timeout: 90_000 });
+    expect(await el!.evaluate((e) => e.textContent?.length ?? 0)).toBeGreaterThan(10);
+    if (kind === 'denied') await p.screenshot({ path: join(SHOTS, 'camera-denied.png') });
+    await p.close();
   });
 
   it('keeps a new version waiting until the user accepts it, then reloads into it', async () => {
