@@ -70,6 +70,9 @@ describe('the app on a host that sends COOP/COEP', () => {
   });
 
   it('downloads the demo model, verifies it, and runs it live on the fake camera', async () => {
+    await page.waitForSelector('[data-testid=download-demo]', { timeout: 60_000 });
+    await mkdir(SHOTS, { recursive: true });
+    await page.screenshot({ path: join(SHOTS, 'download-screen.png') });
     await clickDownload(page);
     const top5 = await waitForPredictions(page);
     expect(top5).toMatch(/%/);
@@ -105,6 +108,12 @@ describe('the app on a host that sends COOP/COEP', () => {
     );
     await mkdir(SHOTS, { recursive: true });
     await page.screenshot({ path: join(SHOTS, 'live-view.png') });
+    const models = await page.waitForSelector('xpath/.//nav/button[normalize-space()="Models"]');
+    await models!.click();
+    await page.waitForSelector('[data-testid=model-list]', { timeout: 30_000 });
+    await page.screenshot({ path: join(SHOTS, 'model-manager.png') });
+    const live = await page.waitForSelector('xpath/.//nav/button[normalize-space()="Live"]');
+    await live!.click();
     session.assertClean(origin);
   });
 
