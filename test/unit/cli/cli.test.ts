@@ -6,37 +6,17 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/main';
+import { buildTinyBundle, capture } from '../../helpers/cli';
 import { readImage } from '../../../src/cli/imageio';
 
 const photo = 'test/fixtures/photos/misc/chelsea.png';
 let dir: string;
 
-async function capture(argv: string[]): Promise<{ code: number; out: string[] }> {
-  const out: string[] = [];
-  const spy = vi.spyOn(console, 'log').mockImplementation((s: unknown) => void out.push(String(s)));
-  try {
-    return { code: await main(argv), out };
-  } finally {
-    spy.mockRestore();
-  }
-}
-
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'convlens-cli-'));
-  await capture([
-    'model',
-    'build',
-    '--weights',
-    'demo',
-    '--arch',
-    'tiny-vgg',
-    '--quant',
-    'int8',
-    '--out',
-    join(dir, 'tiny'),
-  ]);
+  await buildTinyBundle(join(dir, 'tiny'));
 }, 120_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));
 

@@ -2,28 +2,19 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readImage } from '../../../src/cli/imageio';
 import { main } from '../../../src/cli/main';
+import { buildTinyBundle, capture } from '../../helpers/cli';
 
 const photo = 'test/fixtures/photos/misc/chelsea.png';
 let dir: string;
 let model: string;
 
-async function capture(argv: string[]): Promise<{ code: number; out: string[] }> {
-  const out: string[] = [];
-  const spy = vi.spyOn(console, 'log').mockImplementation((s: unknown) => void out.push(String(s)));
-  try {
-    return { code: await main(argv), out };
-  } finally {
-    spy.mockRestore();
-  }
-}
-
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'convlens-insight-'));
   model = join(dir, 'tiny');
-  await capture(['model', 'build', '--weights', 'demo', '--arch', 'tiny-vgg', '--quant', 'int8', '--out', model]);
+  await buildTinyBundle(model);
 }, 120_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));
 

@@ -5,36 +5,21 @@
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/main';
+import { buildTinyBundle, capture } from '../../helpers/cli';
 
 let dir: string;
 
-async function capture(argv: string[]): Promise<string[]> {
-  const out: string[] = [];
-  const spy = vi.spyOn(console, 'log').mockImplementation((s: unknown) => void out.push(String(s)));
-  try {
-    expect(await main(argv)).toBe(0);
-  } finally {
-    spy.mockRestore();
-  }
+async function run(argv: string[]): Promise<string[]> {
+  const { code, out } = await capture(argv);
+  expect(code).toBe(0);
   return out;
 }
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'convlens-train-'));
-  await capture([
-    'model',
-    'build',
-    '--weights',
-    'demo',
-    '--arch',
-    'tiny-vgg',
-    '--quant',
-    'int8',
-    '--out',
-    join(dir, 'tiny'),
-  ]);
+  await buildTinyBundle(join(dir, 'tiny'));
   for (const [cls, files] of [
     ['chessboard', ['left01.jpg', 'left02.jpg', 'left03.jpg']],
     ['grass', ['grass_r0c0.png', 'grass_r0c1.png', 'grass_r0c2.png']],
@@ -49,7 +34,7 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 describe('convlens train / classify --classifier', () => {
   it('trains a classifier file from a folder of class folders, then classifies with it', async () => {
     const file = join(dir, 'my.classifier');
-    const [line] = await capture([
+    const [line] = await run([
       'train',
       join(dir, 'photos'),
       '--model',
@@ -68,7 +53,7 @@ describe('convlens train / classify --classifier', () => {
     expect(summary).toMatchObject({ out: file, classes: ['chessboard', 'grass'], chosen: 'head', epochs: 3 });
     expect((await readFile(file)).length).toBe(summary.bytes);
 
-    const out = await capture([
+    const out = await run([
       'classify',
       'test/fixtures/photos/grass/grass_r2c2.png',
       '--model',
@@ -82,7 +67,7 @@ describe('convlens train / classify --classifier', () => {
     expect(r.top5.map((p: { label: string }) => p.label).sort()).toEqual(['chessboard', 'grass']);
     expect(r.heatmap.dims).toEqual([2, 2]);
     // --class takes the classifier's names.
-    const [forced] = await capture([
+    const [forced] = await run([
       'classify',
       'test/fixtures/photos/grass/grass_r2c2.png',
       '--model',
@@ -97,7 +82,7 @@ describe('convlens train / classify --classifier', () => {
   }, 120_000);
 
   it('prints a readable log and rejects unusable folders and options', async () => {
-    const out = await capture([
+    const out = await run([
       'train',
       join(dir, 'photos'),
       '--model',
