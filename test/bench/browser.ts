@@ -2,20 +2,20 @@
  * The benchmark's browser rows, in headless Chromium (Debian's, through puppeteer-core) on this
  * machine, with the same full-size demo bundles as the Node rows:
  *
- * 1. convlens on onnxruntime-web's WASM backend, 1 and 2 threads (a fresh page per thread count and
- *    quantization: the WASM instance fixes its threads at start), forward + top-5 and the live frame
- *    (forward + Grad-CAM + top-5); session creation in the note.
+ * 1. convlens on onnxruntime-web's WASM backend, 1 and 2 threads (a fresh page per row: the WASM
+ *    instance fixes its threads at start), forward + top-5 and the live frame (forward + Grad-CAM +
+ *    top-5); session creation in the note.
  * 2. One live frame on WebGPU over SwiftShader (a CPU: correctness only), compared with WASM.
  * 3. The peer: TensorFlow.js's wasm backend on the same fp32 weights, forward and forward + tf.grad
  *    Grad-CAM, 1 and 2 threads; its heatmap is compared with convlens's.
- * 4. Cold start: bundle in IndexedDB → first block5_pool activation / first heatmap after a reload.
+ * 4. Cold start: bundle in IndexedDB → first block5_pool activation / first heatmap, in a fresh tab.
  * 5. Peak RSS (VmHWM) of the renderer that ran the int8 live frame with 2 threads.
  *
  * Everything is served from memory and node_modules by a small HTTP server on 127.0.0.1 with
  * COOP/COEP, so the page is cross-origin isolated (SharedArrayBuffer, hence WASM threads). Every
  * step has a timeout; a failed step becomes a row whose note says why, and the bench goes on.
  */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -128,7 +128,7 @@ interface Served {
  * `mem`: path → bytes served from memory; `dirs`: URL prefix → folder (self-hosted runtimes, cacheable
  * like the app's precached files). Every response carries COOP/COEP/CORP.
  */
-export async function serve(mem: Map<string, Uint8Array>, dirs: Record<string, string>): Promise<Served> {
+async function serve(mem: Map<string, Uint8Array>, dirs: Record<string, string>): Promise<Served> {
   const files = new Map<string, Buffer>();
   const server = createServer((req, res) => {
     void (async () => {
@@ -139,8 +139,10 @@ export async function serve(mem: Map<string, Uint8Array>, dirs: Record<string, s
         const name = path.startsWith(prefix) ? path.slice(prefix.length) : '';
         if (body || !/^[\w.-]+$/.test(name) || name.startsWith('.')) continue;
         const file = join(dir, name);
-        body = files.get(file) ?? (await readFile(file).catch(() => undefined));
-        if (body) files.set(file, body as Buffer);
+        const bytes = files.get(file) ?? (await readFile(file).catch(() => undefined));
+        if (!bytes) continue;
+        files.set(file, bytes);
+        body = bytes;
         cache = true;
       }
       const headers = {
@@ -180,7 +182,7 @@ const shardUrls = (b: Bundles[Quant], q: Quant): ShardUrl[] =>
   [...b.shards.keys()].map((path) => ({ path, url: `/bundle/${q}/${path}` }));
 
 /** Everything the pages fetch that is not a runtime file: the page, the graphs, the bundles. */
-export async function memFiles(bundles: Bundles): Promise<Map<string, Uint8Array>> {
+async function memFiles(bundles: Bundles): Promise<Map<string, Uint8Array>> {
   const te = new TextEncoder();
   const mem = new Map<string, Uint8Array>([
     ['/index.html', te.encode(INDEX_HTML)],
@@ -188,7 +190,7 @@ export async function memFiles(bundles: Bundles): Promise<Map<string, Uint8Array
   ]);
   for (const q of QUANTS) {
     const b = bundles[q];
-    // The graphs the engine runs: Winograd on for WASM, off for WebGPU (src/../engine.ts loadModel).
+    // The graphs the engine runs: Winograd on for WASM, off for WebGPU (workers/engine/engine.ts, loadModel).
     mem.set(graphPath(q, 'forward'), graphBytes(b, false, false, true));
     mem.set(graphPath(q, 'live'), graphBytes(b, true, false, true));
     mem.set(`/bundle/${q}/manifest.json`, te.encode(JSON.stringify(b.manifest)));
@@ -206,7 +208,7 @@ interface Launched {
   close(): Promise<void>;
 }
 
-export async function launch(extraArgs: string[] = []): Promise<Launched> {
+async function launch(extraArgs: string[] = []): Promise<Launched> {
   const userDataDir = await mkdtemp(join(tmpdir(), 'convlens-bench-'));
   const browser = await puppeteer.launch({
     executablePath: CHROMIUM,
@@ -237,7 +239,7 @@ export async function launch(extraArgs: string[] = []): Promise<Launched> {
 type Method = Exclude<keyof BenchPage, 'cold'>;
 
 /** Call the page's driver (`globalThis.bench`), with a timeout. */
-export async function call<M extends Method>(
+async function call<M extends Method>(
   page: Page,
   ms: number,
   method: M,
@@ -252,17 +254,23 @@ export async function call<M extends Method>(
   return (await within(run, ms, `page ${method}`)) as Awaited<ReturnType<BenchPage[M]>>;
 }
 
-export async function open(
-  b: Launched,
-  origin: string,
-  path: string,
-  log: (s: string) => void,
-): Promise<{ page: Page; info: PageInfo }> {
+/** A new tab whose uncaught errors and console errors go to the log. */
+async function newPage(b: Launched, log: (s: string) => void): Promise<Page> {
   const page = await b.browser.newPage();
   page.on('pageerror', (e) => log(`  page error: ${errText(e)}`));
   page.on('console', (m) => {
     if (m.type() === 'error') log(`  console: ${m.text().slice(0, 300)}`);
   });
+  return page;
+}
+
+async function open(
+  b: Launched,
+  origin: string,
+  path: string,
+  log: (s: string) => void,
+): Promise<{ page: Page; info: PageInfo }> {
+  const page = await newPage(b, log);
   await goto(page, origin + path);
   const info = await call(page, STEP_MS, 'info');
   if (!info.crossOriginIsolated) throw new Error('the page is not cross-origin isolated (COOP/COEP missing?)');
@@ -287,8 +295,16 @@ async function procStatus(pid: number): Promise<Record<string, string>> {
   );
 }
 
+/**
+ * Reset the renderers' peak RSS to their current RSS (clear_refs 5, Linux ≥ 4.0), so a renderer that
+ * Chromium reuses for a new tab does not carry an earlier page's peak. Best effort.
+ */
+async function resetPeaks(root: number): Promise<void> {
+  for (const r of await renderers(root)) await writeFile(`/proc/${r.pid}/clear_refs`, '5').catch(() => undefined);
+}
+
 /** Chromium's renderer processes under `root` (the browser process), with VmHWM and VmRSS in MB. */
-export async function renderers(root: number): Promise<{ pid: number; hwm: number; rss: number }[]> {
+async function renderers(root: number): Promise<{ pid: number; hwm: number; rss: number }[]> {
   const parent = new Map<number, number>();
   for (const e of await readdir('/proc')) {
     if (!/^\d+$/.test(e)) continue;
@@ -335,35 +351,30 @@ function sessionRequest(ctx: Ctx, q: Quant, graphUrl: string, ep: 'wasm' | 'webg
 }
 
 /**
- * One page: onnxruntime-web WASM, `threads`, one quantization. The live frame first (the app's only
- * session, so the int8 2-thread page's peak RSS is the app's), then forward + top-5 alone.
+ * One page, one session: onnxruntime-web WASM, `threads`, one graph. A fresh page each time: a second
+ * session in the same page ran measurably slower than the first (up to 2×, after the first one's
+ * release), so sharing a page would bias whichever row came second.
  */
-async function ortPage(ctx: Ctx, b: Launched, threads: number, q: Quant): Promise<void> {
+async function ortPage(ctx: Ctx, b: Launched, threads: number, q: Quant, withCam: boolean): Promise<void> {
   const group = BROWSER.wasm(threads);
+  const what = withCam ? BROWSER.live(q) : BROWSER.forward(q);
   let page: Page | undefined;
   try {
+    ctx.log(`chromium wasm ${threads}t ${what}`);
+    const measure = withCam && threads === 2 && q === 'int8';
     ({ page } = await open(b, ctx.origin, '/', ctx.log));
+    if (measure) await resetPeaks(b.pid);
     const startMs = await call(page, STEP_MS, 'ortInit', threads);
-    for (const withCam of [true, false]) {
-      const what = withCam ? BROWSER.live(q) : BROWSER.forward(q);
-      try {
-        ctx.log(`chromium wasm ${threads}t ${what}`);
-        const graph = graphPath(q, withCam ? 'live' : 'forward');
-        const t = await call(page, SESSION_MS, 'ortSession', sessionRequest(ctx, q, graph, 'wasm'));
-        const r = await call(page, runMs(ctx.runs), 'ortRun', { withCam, runs: ctx.runs, warmup: 1 });
-        const start = withCam ? `; runtime start ${sec(startMs)} before it` : '';
-        const note = `session ${sec(t.createMs)}${start}; top-1 ${r.top[0]}`;
-        ctx.rows.push({ group, what, stat: summarize(r.samples), note });
-        if (withCam) ctx.live.set(`${threads}/${q}`, r);
-        if (withCam && threads === 2 && q === 'int8') await memoryRow(ctx, b);
-        await call(page, STEP_MS, 'ortRelease');
-      } catch (e) {
-        ctx.rows.push(failed(group, what, e));
-        throw e;
-      }
-    }
+    const graph = graphPath(q, withCam ? 'live' : 'forward');
+    const t = await call(page, SESSION_MS, 'ortSession', sessionRequest(ctx, q, graph, 'wasm'));
+    const r = await call(page, runMs(ctx.runs), 'ortRun', { withCam, runs: ctx.runs, warmup: 1 });
+    const note = `session ${sec(t.createMs)} (runtime start ${sec(startMs)} before it); top-1 ${r.top[0]}`;
+    ctx.rows.push({ group, what, stat: summarize(r.samples), note });
+    if (withCam) ctx.live.set(`${threads}/${q}`, r);
+    if (measure) await memoryRow(ctx, b);
   } catch (e) {
     ctx.log(`  failed: ${errText(e)}`);
+    ctx.rows.push(failed(group, what, e));
   } finally {
     await closePage(page);
   }
@@ -380,7 +391,7 @@ async function memoryRow(ctx: Ctx, b: Launched): Promise<void> {
       group: 'memory',
       what,
       value: `${top.hwm.toFixed(0)} MB`,
-      note: `after the live frame's session and runs (the page's first session); renderer pid ${top.pid}, RSS now ${top.rss.toFixed(0)} MB; the largest of ${r.length} renderer process(es)${others.length ? `, the others peak at ${others.join(', ')} MB` : ''}`,
+      note: `from the page's start (peaks reset) to after the live frame's session and runs; renderer pid ${top.pid}, RSS now ${top.rss.toFixed(0)} MB; the largest of ${r.length} renderer process(es)${others.length ? `, the others peak at ${others.join(', ')} MB` : ''}`,
     });
   } catch (e) {
     ctx.rows.push(failed('memory', what, e));
@@ -416,13 +427,14 @@ async function tfPage(ctx: Ctx, b: Launched, threads: number): Promise<void> {
       shardBase: '/bundle/fp32/',
     });
     const threadNote = init.threads === threads ? '' : `; TF.js uses ${init.threads} thread(s)`;
+    const version = `TF.js ${init.version}, ${init.simd ? 'SIMD' : 'no SIMD'}`;
     ctx.log(`chromium tfjs ${threads}t ${what}`);
     const fwd = await call(page, runMs(ctx.runs), 'tfRun', { gradcam: false, runs: ctx.runs, warmup: 1 });
     ctx.rows.push({
       group,
       what,
       stat: summarize(fwd.samples),
-      note: `weights ${sec(load)} (fetch, HWIO transpose)${threadNote}; top-1 ${fwd.top[0]}`,
+      note: `${version}; weights ${sec(load)} (fetch, HWIO transpose)${threadNote}; top-1 ${fwd.top[0]}`,
     });
     what = BROWSER.tfGradCam;
     ctx.log(`chromium tfjs ${threads}t ${what}`);
@@ -438,6 +450,11 @@ async function tfPage(ctx: Ctx, b: Launched, threads: number): Promise<void> {
   }
 }
 
+/**
+ * Store the int8 bundle in IndexedDB from one tab, close it, then open the app afresh in a new tab
+ * per row (a new document, a new WASM instance; the HTTP cache keeps the runtime files, as the app's
+ * service worker would): the page starts the cold start by itself from its first script.
+ */
 async function coldRows(ctx: Ctx, b: Launched): Promise<void> {
   const id = ctx.bundles.int8.manifest.id;
   let page: Page | undefined;
@@ -445,15 +462,13 @@ async function coldRows(ctx: Ctx, b: Launched): Promise<void> {
   try {
     ctx.log(`chromium cold start: ${what}`);
     ({ page } = await open(b, ctx.origin, '/', ctx.log));
-    const storeMs = await call(page, SESSION_MS, 'store', {
-      id,
-      manifestUrl: '/bundle/int8/manifest.json',
-      shardBase: '/bundle/int8/',
-    });
-    ctx.log(`  stored in ${sec(storeMs)}`);
+    const store = { id, manifestUrl: '/bundle/int8/manifest.json', shardBase: '/bundle/int8/' };
+    ctx.log(`  stored in ${sec(await call(page, SESSION_MS, 'store', store))}`);
     for (const mode of ['base', 'full'] as ColdMode[]) {
+      await closePage(page);
       what = mode === 'base' ? 'base only → first block5_pool activation' : 'with ImageNet head → first heatmap';
       ctx.log(`chromium cold start: ${what}`);
+      page = await newPage(b, ctx.log);
       await goto(page, `${ctx.origin}/?cold=${mode}&id=${encodeURIComponent(id)}&threads=2`);
       const r = await within(
         page.evaluate(() => (globalThis as unknown as { bench: { cold: Promise<ColdResult> } }).bench.cold),
@@ -461,14 +476,31 @@ async function coldRows(ctx: Ctx, b: Launched): Promise<void> {
         'cold start',
       );
       if (r.error) throw new Error(r.error);
-      const parts = `IndexedDB read + sha256 ${sec(r.readMs)} (${(r.bytes / 1e6).toFixed(0)} MB), graph ${sec(r.buildMs)}, session ${sec(r.createMs)}, run ${sec(r.runMs)}`;
+      const info = await call(page, STEP_MS, 'info');
+      if (!info.crossOriginIsolated) throw new Error('the page is not cross-origin isolated');
+      const steps = [
+        `page scripts ${sec(r.scriptsMs)}`,
+        `IndexedDB read + sha256 ${sec(r.readMs)} (${(r.bytes / 1e6).toFixed(0)} MB)`,
+        `graph ${sec(r.buildMs)}`,
+        `session ${sec(r.createMs)}`,
+        `run ${sec(r.runMs)}`,
+      ];
+      const got: RunResult = {
+        samples: [],
+        topValues: [],
+        top: r.top ?? [],
+        ...(r.heatmap ? { heatmap: r.heatmap } : {}),
+      };
+      const dims = r.outputDims.join('×');
       const out =
-        mode === 'full' ? `heatmap ${r.outputDims.join('×')}, top-1 ${r.top?.[0]}` : `output ${r.outputDims.join('×')}`;
+        mode === 'full'
+          ? `heatmap ${dims}; ${compare('the int8 live frame row', got, ctx.live.get('2/int8'))}`
+          : `output ${dims}`;
       ctx.rows.push({
         group: BROWSER.cold,
         what,
         stat: summarize([r.totalMs]),
-        note: `clock from index.html's first script (${r.navigationMs.toFixed(0)} ms after navigation start): page scripts ${sec(r.scriptsMs)}, ${parts}; ${out}`,
+        note: `clock from index.html's first script (${r.navigationMs.toFixed(0)} ms after navigation start): ${steps.join(', ')}; ${out}`,
       });
     }
   } catch (e) {
@@ -485,6 +517,7 @@ async function webgpuRow(ctx: Ctx): Promise<void> {
   const t0 = performance.now();
   const done: string[] = [];
   let b: Launched | undefined;
+  let over = false;
   const step = async <T>(label: string, p: Promise<T>): Promise<T> => {
     const t = performance.now();
     const v = await p;
@@ -498,6 +531,7 @@ async function webgpuRow(ctx: Ctx): Promise<void> {
         'browser',
         launch(['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--enable-unsafe-swiftshader']),
       );
+      if (over) await b.close(); // the deadline passed while it started: close it here
       const { page, info } = await step('page', open(b, ctx.origin, '/', ctx.log));
       if (!info.webgpu) throw new Error('no WebGPU adapter in the page');
       await step('runtime', call(page, STEP_MS, 'ortInit', 2));
@@ -523,6 +557,7 @@ async function webgpuRow(ctx: Ctx): Promise<void> {
       note: `correctness only (SwiftShader: CPU); failed after ${took}${stages}: ${errText(e)}`,
     });
   } finally {
+    over = true;
     await (b as Launched | undefined)?.close();
   }
 }
@@ -540,7 +575,9 @@ async function wasmBrowser(ctx: Ctx): Promise<void> {
       value: (await b.browser.version()).replace(/^HeadlessChrome\//, ''),
       note: `crossOriginIsolated ${info.crossOriginIsolated}, hardwareConcurrency ${info.hardwareConcurrency}`,
     });
-    for (const threads of THREADS) for (const q of QUANTS) await ortPage(ctx, b, threads, q);
+    for (const threads of THREADS) {
+      for (const q of QUANTS) for (const withCam of [false, true]) await ortPage(ctx, b, threads, q, withCam);
+    }
     for (const threads of THREADS) await tfPage(ctx, b, threads);
     await coldRows(ctx, b);
   } catch (e) {

@@ -52,6 +52,15 @@ export interface RunResult {
   heatmap?: number[];
 }
 
+export interface TfInfo {
+  backend: string;
+  version: string;
+  /** The threads TF.js's pool actually has. */
+  threads: number;
+  simd: boolean;
+  multithread: boolean;
+}
+
 export interface TfLoadRequest {
   manifestUrl: string;
   /** URL prefix of the shard files (the shard file name is appended). */
@@ -107,8 +116,8 @@ export interface BenchPage {
   ortSession(request: OrtSessionRequest): Promise<SessionTiming>;
   ortRun(request: RunRequest): Promise<RunResult>;
   ortRelease(): Promise<void>;
-  /** Selects TensorFlow.js's wasm backend with `threads` threads; returns the count it uses. */
-  tfInit(threads: number): Promise<{ backend: string; threads: number; simd: boolean; multithread: boolean }>;
+  /** Selects TensorFlow.js's wasm backend with `threads` threads. */
+  tfInit(threads: number): Promise<TfInfo>;
   /** Fetches the fp32 bundle and makes the channels-last weight tensors; returns the milliseconds. */
   tfLoad(request: TfLoadRequest): Promise<number>;
   tfRun(request: TfRunRequest): Promise<RunResult>;

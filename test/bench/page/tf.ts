@@ -14,7 +14,7 @@ import type { VggConfig } from '../../../src/core/vgg16/spec';
 import { layers } from '../../../src/core/vgg16/spec';
 import { page } from './globals';
 import { fetchBytes } from './ort';
-import type { RunResult, TfLoadRequest, TfRunRequest } from './protocol';
+import type { RunResult, TfInfo, TfLoadRequest, TfRunRequest } from './protocol';
 import { benchImage } from './protocol';
 
 const CAM_LAYER = 'block5_conv3';
@@ -29,9 +29,7 @@ interface Model {
 
 let model: Model | undefined;
 
-export async function tfInit(
-  threads: number,
-): Promise<{ backend: string; threads: number; simd: boolean; multithread: boolean }> {
+export async function tfInit(threads: number): Promise<TfInfo> {
   setWasmPaths('/tfjs/');
   // TF.js caps its thread pool at navigator.hardwareConcurrency / 2 (tfjs-backend-wasm backend.cc,
   // which assumes 2 hyper-threads per core): on a 2-core machine that is 1 whatever is asked. Report
@@ -45,7 +43,7 @@ export async function tfInit(
   await tf.ready();
   const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
   const multithread = (await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) === true;
-  return { backend: tf.getBackend(), threads: getThreadsCount(), simd, multithread };
+  return { backend: tf.getBackend(), version: tf.version.tfjs, threads: getThreadsCount(), simd, multithread };
 }
 
 export async function tfLoad(r: TfLoadRequest): Promise<number> {
