@@ -351,9 +351,9 @@ function sessionRequest(ctx: Ctx, q: Quant, graphUrl: string, ep: 'wasm' | 'webg
 }
 
 /**
- * One page, one session: onnxruntime-web WASM, `threads`, one graph. A fresh page each time: a second
- * session in the same page ran measurably slower than the first (up to 2×, after the first one's
- * release), so sharing a page would bias whichever row came second.
+ * One page, one session: onnxruntime-web WASM, `threads`, one graph. A fresh page each time: in our
+ * runs a second session in the same page (after the first one's release) ran slower than the first,
+ * up to 2×, so sharing a page would bias whichever row came second.
  */
 async function ortPage(ctx: Ctx, b: Launched, threads: number, q: Quant, withCam: boolean): Promise<void> {
   const group = BROWSER.wasm(threads);
