@@ -106,7 +106,10 @@ export function sessionExtras(manifest: BundleManifest): Pick<ort.InferenceSessi
 }
 
 /** An onnxruntime-web session for a graph, as the insight code's GraphSession. */
-async function openGraph(graph: Graph, options: ort.InferenceSession.SessionOptions): Promise<GraphSession> {
+export async function openGraph(
+  graph: Graph,
+  options: ort.InferenceSession.SessionOptions = {},
+): Promise<GraphSession> {
   return graphSession(await ort.InferenceSession.create(encodeModel(graph), options));
 }
 

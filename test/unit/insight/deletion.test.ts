@@ -4,6 +4,7 @@
  * on the fixture photos with the demo VGG16, what can and cannot hold for Grad-CAM vs random maps.
  */
 import * as ort from 'onnxruntime-web';
+import { openGraph } from '../../../workers/engine/engine';
 import { describe, expect, it } from 'vitest';
 import { readImage } from '../../../src/cli/imageio';
 import type { Rgba } from '../../../src/core/insight';
@@ -16,7 +17,6 @@ import {
   removedAt,
   trapezoid,
 } from '../../../src/core/insight';
-import { encodeModel } from '../../../src/core/onnx/encode';
 import { demoWeights } from '../../../src/core/vgg16/demo';
 import { inlineWeights } from '../../../src/core/vgg16/graph';
 import { VGG16 } from '../../../src/core/vgg16/spec';
@@ -134,24 +134,7 @@ describe('deletion curve on the demo VGG16 (fixture photos)', () => {
       labels: [],
       weights: (b) => inlineWeights(b, VGG16, w),
       winograd: true,
-      open: async (g) => {
-        const s = await ort.InferenceSession.create(encodeModel(g));
-        return {
-          async run(feeds) {
-            const t: Record<string, ort.Tensor> = {};
-            for (const [k, v] of Object.entries(feeds))
-              t[k] =
-                v.data instanceof BigInt64Array
-                  ? new ort.Tensor('int64', v.data, v.dims)
-                  : new ort.Tensor('float32', v.data, v.dims);
-            const out = await s.run(t);
-            return Object.fromEntries(
-              Object.entries(out).map(([k, v]) => [k, { dims: [...v.dims], data: v.data as Float32Array }]),
-            );
-          },
-          release: () => s.release(),
-        };
-      },
+      open: (g) => openGraph(g),
     });
     for (const photo of ['misc/chelsea.png']) {
       const img = await readImage(`test/fixtures/photos/${photo}`);

@@ -8,12 +8,11 @@ import { buildBundle } from '../../../src/core/bundle/build';
 import type { GraphSession, Rgba } from '../../../src/core/insight';
 import { blurRgba, Insight } from '../../../src/core/insight';
 import type { Graph } from '../../../src/core/onnx/ir';
-import { encodeModel } from '../../../src/core/onnx/encode';
 import { demoWeights } from '../../../src/core/vgg16/demo';
 import { inlineWeights } from '../../../src/core/vgg16/graph';
 import { TINY_VGG } from '../../../src/core/vgg16/spec';
 import { resizeCenterCrop } from '../../../src/core/vision/resize';
-import { Engine } from '../../../workers/engine/engine';
+import { Engine, openGraph } from '../../../workers/engine/engine';
 import { MemoryStore } from '../../helpers/memory-store';
 
 ort.env.logLevel = 'error';
@@ -108,22 +107,7 @@ describe('Insight service', () => {
   const opened: string[] = [];
   const open = async (g: Graph): Promise<GraphSession> => {
     opened.push(g.name);
-    const s = await ort.InferenceSession.create(encodeModel(g));
-    return {
-      async run(feeds) {
-        const t: Record<string, ort.Tensor> = {};
-        for (const [k, v] of Object.entries(feeds))
-          t[k] =
-            v.data instanceof BigInt64Array
-              ? new ort.Tensor('int64', v.data, v.dims)
-              : new ort.Tensor('float32', v.data, v.dims);
-        const out = await s.run(t);
-        return Object.fromEntries(
-          Object.entries(out).map(([k, v]) => [k, { dims: [...v.dims], data: v.data as Float32Array }]),
-        );
-      },
-      release: () => s.release(),
-    };
+    return openGraph(g);
   };
   const insight = new Insight({
     cfg,
