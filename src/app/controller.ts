@@ -11,9 +11,12 @@ import { cameraErrorState } from './camera/errors';
 import type { GrabberOptions, VideoSource } from './camera/grabber';
 import type { CameraSession, Facing } from './camera/session';
 import { toAppError } from './errors';
-import { DEMO_MODEL_ID, pickStartupModel, selectBusy, type ClassChoice } from './state';
+import type { FeatureContext } from './feature';
+import { InsightController } from './insight/controller';
+import { DEMO_MODEL_ID, MODEL_VIEWS, pickStartupModel, selectBusy, type ClassChoice, type View } from './state';
 import type { Store } from './store';
 import { applyUpdate, watchForUpdate, type ContainerLike, type RegistrationLike } from './sw-update';
+import { TrainController } from './train/controller';
 
 export type EngineLike = Pick<
   EngineBridge,
@@ -29,6 +32,7 @@ export type EngineLike = Pick<
   | 'verifyModel'
   | 'importWeights'
   | 'restartNow'
+  | 'request'
   | 'dispose'
 >;
 
@@ -72,6 +76,10 @@ const LAST_MODEL_KEY = 'convlens:last-model';
 
 export class Controller {
   readonly store: Store;
+  /** The training screen's effects (src/app/train). */
+  readonly train: TrainController;
+  /** The "Inside" screen's effects (src/app/insight). */
+  readonly insight: InsightController;
   private readonly bridge: EngineLike;
   private video: VideoLike | undefined;
   private stopGrabber: (() => void) | undefined;
@@ -90,6 +98,17 @@ export class Controller {
       onFailed: (err) => this.dispatch({ type: 'engine/failed', error: toAppError(err) }),
       onDbEvent: (event) => this.dbEvent(event),
     });
+    const feature: FeatureContext = {
+      store: this.store,
+      dispatch: this.dispatch,
+      engine: (fn, timeoutMs) => this.bridge.request(fn, timeoutMs),
+      grabStill: async (size) =>
+        this.video && this.state.camera.status === 'live' ? this.deps.grabStill(this.video, size) : undefined,
+      now: () => this.deps.now(),
+      settings: this.deps.settings,
+    };
+    this.train = new TrainController(feature);
+    this.insight = new InsightController(feature);
   }
 
   private get state() {
@@ -244,14 +263,18 @@ export class Controller {
 
   // ---- views and camera ----
 
-  showView(view: 'models' | 'live'): void {
+  showView(view: View): void {
     this.dispatch({ type: 'view', view });
-    if (view === 'live') this.ensureCamera();
+    if (this.state.view !== view) return; // refused: that view needs a model
+    if (MODEL_VIEWS.includes(view)) this.ensureCamera();
     else this.stopCamera();
+    if (view === 'train') this.train.open();
+    if (view === 'inside') this.insight.open();
   }
 
+  /** The camera runs in every view that shows it (live, train, inside). */
   private ensureCamera(): void {
-    if (this.state.view === 'live' && this.state.camera.status === 'off')
+    if (MODEL_VIEWS.includes(this.state.view) && this.state.camera.status === 'off')
       void this.openCamera(this.state.camera.facing);
   }
 
@@ -403,6 +426,8 @@ export class Controller {
   }
 
   dispose(): void {
+    this.train.dispose();
+    this.insight.dispose();
     this.stopGrabber?.();
     this.stopWatching?.();
     this.deps.camera.stop();

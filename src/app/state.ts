@@ -14,8 +14,12 @@ import type {
 import type { CameraProblem } from './camera/errors';
 import type { Facing } from './camera/session';
 import { isAbort, type AppError } from './errors';
+import { initialInsightState, insightReducer, type InsightAction, type InsightUiState } from './insight/state';
+import { initialTrainState, trainReducer, type TrainAction, type TrainUiState } from './train/state';
 
-export type View = 'models' | 'live';
+export type View = 'models' | 'live' | 'train' | 'inside';
+/** Views that need a loaded model (and the camera). */
+export const MODEL_VIEWS: readonly View[] = ['live', 'train', 'inside'];
 /** The class the heatmap explains: a fixed class index, or whatever is top-1 in each frame. */
 export type ClassChoice = number | 'auto';
 export type JobKind = 'verify' | 'import' | 'delete';
@@ -91,13 +95,18 @@ export interface AppState {
   model: ModelState;
   camera: CameraState;
   live: LiveState;
+  /** The training screen's slice (src/app/train/state.ts). */
+  train: TrainUiState;
+  /** The "Inside" screen's slice (src/app/insight/state.ts). */
+  insight: InsightUiState;
   update: UpdateState;
   error?: AppError;
   /** A short polite announcement ("Model verified"). */
   notice?: string;
 }
 
-export type Action =
+/** The app's own actions; feature slices add theirs to Action. */
+export type CoreAction =
   | { type: 'online'; online: boolean }
   | { type: 'engine/ready'; backend: BackendInfo }
   | { type: 'engine/restarting'; reason: string }
@@ -137,6 +146,8 @@ export type Action =
   | { type: 'error/raise'; error: AppError }
   | { type: 'error/dismiss' };
 
+export type Action = CoreAction | TrainAction | InsightAction;
+
 /** How many result times the frame rate averages over. */
 export const FPS_WINDOW = 8;
 
@@ -150,6 +161,8 @@ export function initialState(options: { online?: boolean; isolated?: boolean } =
     model: { status: 'none' },
     camera: { status: 'off', facing: 'environment', canSwitch: false, width: 0, height: 0 },
     live: { paused: false, opacity: 0.5, choice: 'auto', times: [] },
+    train: initialTrainState(),
+    insight: initialInsightState(),
     update: 'none',
   };
 }
@@ -173,7 +186,19 @@ function withoutModel(state: AppState): AppState {
   };
 }
 
+const isTrainAction = (a: Action): a is TrainAction => a.type.startsWith('train/');
+const isInsightAction = (a: Action): a is InsightAction => a.type.startsWith('insight/');
+
 export function reducer(state: AppState, action: Action): AppState {
+  // Feature slices own their actions; the app state only changes identity when the slice did.
+  if (isTrainAction(action)) {
+    const train = trainReducer(state.train, action);
+    return train === state.train ? state : { ...state, train };
+  }
+  if (isInsightAction(action)) {
+    const insight = insightReducer(state.insight, action);
+    return insight === state.insight ? state : { ...state, insight };
+  }
   switch (action.type) {
     case 'online':
       return { ...state, online: action.online };
@@ -294,6 +319,7 @@ export function reducer(state: AppState, action: Action): AppState {
       return { ...withoutModel(state), error: action.error };
 
     case 'view':
+      if (state.model.status === 'none' && MODEL_VIEWS.includes(action.view)) return state;
       return { ...state, view: action.view };
 
     case 'camera/starting':

@@ -206,6 +206,14 @@ export class EngineBridge {
     return this.call((r) => r.importWeights(moved, onProgress && Comlink.proxy(onProgress)), this.loadTimeout());
   }
 
+  /**
+   * Any other engine call (training, insight), crash-safe like the rest: a dead worker rejects it with
+   * WorkerCrashError and restarts. The caller wraps callbacks in Comlink.proxy and transfers big buffers.
+   */
+  request<T>(fn: (remote: Comlink.Remote<EngineApi>) => Promise<T>, timeoutMs?: number): Promise<T> {
+    return this.call(fn, timeoutMs);
+  }
+
   /** Start over after onFailed: a fresh worker with a fresh restart budget. */
   restartNow(): void {
     if (this.disposed) return;

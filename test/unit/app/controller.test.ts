@@ -103,6 +103,10 @@ class FakeEngine implements EngineLike {
   restartNow() {
     this.restarts++;
   }
+  /** Feature calls (training, insight) are scripted by their own tests. */
+  request<T>(): Promise<T> {
+    return Promise.reject(new Error('no engine call scripted'));
+  }
   dispose() {
     this.disposed = true;
   }

@@ -14,6 +14,7 @@ import {
   selectReadyModels,
   selectShowUpdate,
   type Action,
+  type CoreAction,
   type AppState,
 } from '../../../src/app/state';
 
@@ -67,7 +68,7 @@ function live(): AppState {
  * One example of every action. The mapped type makes this fail to compile when an action is added to
  * the union without being listed here, so "every action is tested" stays true.
  */
-const EXAMPLES: { [K in Action['type']]: Extract<Action, { type: K }> } = {
+const EXAMPLES: { [K in CoreAction['type']]: Extract<CoreAction, { type: K }> } = {
   online: { type: 'online', online: false },
   'engine/ready': { type: 'engine/ready', backend: { device: 'wasm', threads: 1 } },
   'engine/restarting': { type: 'engine/restarting', reason: 'worker error' },
@@ -308,8 +309,11 @@ describe('reducer: model', () => {
 });
 
 describe('reducer: view and camera', () => {
-  it('switches views', () => {
-    expect(reducer(initialState(), EXAMPLES.view).view).toBe('live');
+  it('switches views; views that need a model are refused without one', () => {
+    expect(reducer(initialState(), EXAMPLES.view).view).toBe('models');
+    const s = live();
+    for (const view of ['train', 'inside', 'models', 'live'] as const)
+      expect(reducer(s, { type: 'view', view }).view).toBe(view);
   });
 
   it('starting → live → sized → stopped', () => {

@@ -8,8 +8,10 @@ import { selectDemoWeights, selectShowUpdate } from '../../state';
 import { EngineNotice } from '../EngineNotice';
 import { ErrorBanner } from '../ErrorBanner';
 import { Header } from '../Header';
+import { InsightScreen, type InsightScreenActions } from '../InsightScreen';
 import { LiveView, type LiveViewActions } from '../LiveView';
 import { ModelScreen, type ModelScreenActions } from '../ModelScreen';
+import { TrainScreen, type TrainScreenActions } from '../TrainScreen';
 import { UpdatePrompt } from '../UpdatePrompt';
 
 export interface AppProps {
@@ -52,6 +54,9 @@ export function App({ controller, reload = () => location.reload() }: AppProps) 
     [controller],
   );
 
+  const train = useMemo<TrainScreenActions>(() => ({}), [controller]);
+  const insight = useMemo<InsightScreenActions>(() => ({}), [controller]);
+
   if (crash) {
     return (
       <main class="app fatal" role="alert" data-testid="error">
@@ -64,11 +69,12 @@ export function App({ controller, reload = () => location.reload() }: AppProps) 
     );
   }
 
-  const liveShown = state.view === 'live' && state.model.status !== 'none';
+  // Views that need a model fall back to the model screen while none is loaded.
+  const view = state.model.status === 'none' ? 'models' : state.view;
   return (
     <div class="app">
       <Header
-        view={liveShown ? 'live' : 'models'}
+        view={view}
         canGoLive={state.model.status !== 'none'}
         backend={state.engine.backend}
         isolated={state.engine.isolated}
@@ -88,7 +94,15 @@ export function App({ controller, reload = () => location.reload() }: AppProps) 
         {state.notice}
       </p>
       <main id="main">
-        {liveShown ? <LiveView state={state} actions={live} /> : <ModelScreen state={state} actions={models} />}
+        {view === 'live' ? (
+          <LiveView state={state} actions={live} />
+        ) : view === 'train' ? (
+          <TrainScreen state={state} actions={train} />
+        ) : view === 'inside' ? (
+          <InsightScreen state={state} actions={insight} />
+        ) : (
+          <ModelScreen state={state} actions={models} />
+        )}
       </main>
     </div>
   );

@@ -1,7 +1,14 @@
-/** Title, the two views, the backend line and the demo-weights badge. */
+/** Title, the views, the backend line and the demo-weights badge. */
 import type { BackendInfo } from '../../../../workers/engine/protocol';
 import { describeBackend } from '../../format';
 import type { View } from '../../state';
+
+const VIEWS: { view: View; label: string; needsModel: boolean }[] = [
+  { view: 'live', label: 'Live', needsModel: true },
+  { view: 'train', label: 'Train', needsModel: true },
+  { view: 'inside', label: 'Inside', needsModel: true },
+  { view: 'models', label: 'Models', needsModel: false },
+];
 
 export interface HeaderProps {
   view: View;
@@ -17,17 +24,18 @@ export function Header({ view, canGoLive, backend, isolated, demoWeights, onView
     <header class="header">
       <h1 class="title">convlens</h1>
       <nav class="views" aria-label="Views">
-        <button
-          type="button"
-          aria-current={view === 'live' ? 'page' : undefined}
-          disabled={!canGoLive}
-          onClick={() => onView('live')}
-        >
-          Live
-        </button>
-        <button type="button" aria-current={view === 'models' ? 'page' : undefined} onClick={() => onView('models')}>
-          Models
-        </button>
+        {VIEWS.map(({ view: v, label, needsModel }) => (
+          <button
+            key={v}
+            type="button"
+            data-testid={`view-${v}`}
+            aria-current={view === v ? 'page' : undefined}
+            disabled={needsModel && !canGoLive}
+            onClick={() => onView(v)}
+          >
+            {label}
+          </button>
+        ))}
       </nav>
       <p class="backend" data-testid="backend" title={backend?.fallbackReason}>
         {backend ? describeBackend(backend, isolated).join(' · ') : 'engine starting…'}
