@@ -69,6 +69,24 @@ const TABLE: Readonly<Record<string, { title: string; hint?: string; reload?: bo
   EngineStateError: { title: 'Engine not ready' },
   WorkerCrashError: { title: 'The engine stopped', hint: 'It restarts by itself; your models are safe.' },
   NetworkError: { title: 'Network problem', hint: 'Check the connection; the download resumes where it stopped.' },
+  // training (src/core/train/errors.ts)
+  TrainingInputError: { title: 'Cannot train yet' },
+  TrainingBusyError: { title: 'Training is already running' },
+  TrainingCancelledError: { title: 'Training cancelled', hint: 'Press Train to resume where it stopped.' },
+  TrainingDivergedError: { title: 'Training diverged', hint: 'Try a lower learning rate or the other optimizer.' },
+  TrainStateMismatchError: { title: 'Cannot resume this training', hint: 'Start a new training; photos are kept.' },
+  MissingPhotoError: { title: 'A photo is missing', hint: 'Delete the photo and capture it again.' },
+  ClassifierFormatError: {
+    title: 'Not a convlens classifier',
+    hint: 'Choose a .classifier file exported by convlens.',
+  },
+  ClassifierMismatchError: {
+    title: 'This classifier belongs to another model',
+    hint: 'Load the base model it was trained on, or train it again on this one.',
+  },
+  // vision and insight
+  ImageShapeError: { title: 'Cannot read this image' },
+  UnknownLayerError: { title: 'No such layer in this model' },
 });
 
 /** The text to show for an error, by name; unknown names still show their message. */

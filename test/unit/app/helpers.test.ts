@@ -1,3 +1,6 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { demoBaseUrl, fetchBundleBytes, manifestBytes } from '../../../src/app/bundle';
 import { describeError, isAbort, toAppError } from '../../../src/app/errors';
@@ -13,6 +16,8 @@ import {
 import { HEAT_SIDE, heatPixels, heatSize, snapshotName } from '../../../src/app/overlay/heat';
 import { applyUpdate, watchForUpdate, type ContainerLike, type RegistrationLike } from '../../../src/app/sw-update';
 import { jet } from '../../../src/core/vision/colormap';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 describe('format', () => {
   it('bytes in decimal units', () => {
@@ -91,6 +96,28 @@ describe('errors', () => {
       title: 'SomethingNewError',
       message: 'detail',
     });
+  });
+});
+
+describe('error table', () => {
+  // Programming errors (a graph the differentiator cannot handle, a bad shape) are bugs, not user states.
+  const INTERNAL = new Set(['MissingGradientRuleError', 'UnsupportedGradientError', 'ShapeError', 'AbortError']);
+
+  it('gives every user-facing error class of the engine a title of its own', () => {
+    const names = new Set<string>();
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (/\.tsx?$/.test(entry.name))
+          for (const m of readFileSync(path, 'utf8').matchAll(/class (\w+Error) extends \w*Error/g)) names.add(m[1]!);
+      }
+    };
+    // The CLI prints its own errors; these are the ones the app can meet.
+    for (const dir of ['src/core', 'src/app', 'workers']) walk(join(ROOT, dir));
+    expect(names.size).toBeGreaterThan(20); // the scan found the engine's errors
+    const untitled = [...names].filter((n) => !INTERNAL.has(n) && describeError({ name: n, message: 'm' }).title === n);
+    expect(untitled).toEqual([]);
   });
 });
 
