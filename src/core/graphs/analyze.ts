@@ -3,9 +3,11 @@
  * by the gradient generator inside the same graph, so the weights are shared and read once.
  *
  * Grad-CAM (the book's recipe): g = ∂score/∂A for A = a conv layer's output; channel weights
- * α_c = mean over (h, w) of g; cam = mean over c of α_c·A_c; ReLU; divide by the max.
+ * α_c = mean over (h, w) of g; cam = mean over c of α_c·A_c; ReLU; divide by the max. For VGG16's
+ * block5_conv3 the channel weights come without the map g (cam-weights.ts).
  */
 import { backward } from '../autodiff/backward';
+import { gradcamWeights } from './cam-weights';
 import { GraphBuilder } from '../onnx/builder';
 import type { Graph } from '../onnx/ir';
 import type { WinogradOptions } from '../onnx/winograd';
@@ -50,6 +52,12 @@ export interface AnalyzeGraphOptions {
    * onnxruntime-web's WASM backend, slower on native x86 kernels: the engine turns it on for WASM.
    */
   winograd?: boolean | WinogradOptions;
+  /**
+   * Grad-CAM's channel weights through the dense layer after the pool when the graph has one
+   * (src/core/graphs/cam-weights.ts; exact, and skips fc1's transposed product). Default true;
+   * false computes the full gradient map first (the tests' reference).
+   */
+  camShortcut?: boolean;
 }
 
 /** Names of the live graph's inputs and outputs. */
@@ -94,15 +102,22 @@ export function buildAnalyzeGraph(o: AnalyzeGraphOptions): Graph {
   const A = acts.get(camLayer);
   if (!A) throw new Error(`unknown conv layer '${camLayer}'`);
   const scored = score === 'logit' ? logits : probs;
-  const grad = backward(b, [{ name: scored, seed: onehot }], [A]).get(A)!;
-  const heat = (o.cam ?? 'gradcam') === 'gradcam' ? camFromGradient(b, A, grad) : camMap(b, A, grad, o.cam!);
+  const targets = [{ name: scored, seed: onehot }];
+  const heat =
+    (o.cam ?? 'gradcam') === 'gradcam'
+      ? camFromWeights(b, A, gradcamWeights(b, A, targets, o.camShortcut ?? true))
+      : camMap(b, A, backward(b, targets, [A]).get(A)!, o.cam!);
   b.output(rename(b, heat, IO.heatmap));
   return b.graph;
 }
 
 /** α_c = mean_hw(g); cam = ReLU(mean_c(α_c·A_c)) / max. Returns [h, w]. */
 export function camFromGradient(b: GraphBuilder, A: string, grad: string): string {
-  const alpha = b.reduce('ReduceMean', grad, [2, 3], true);
+  return camFromWeights(b, A, b.reduce('ReduceMean', grad, [2, 3], true));
+}
+
+/** cam = ReLU(mean_c(α_c·A_c)) / max for channel weights α [1, C, 1, 1]. Returns [h, w]. */
+export function camFromWeights(b: GraphBuilder, A: string, alpha: string): string {
   const cam = b.relu(b.reduce('ReduceMean', b.mul(A, alpha), [1], false));
   const max = b.reduce('ReduceMax', cam, [0, 1, 2], true);
   // An all-zero map stays zero instead of 0/0 = NaN.

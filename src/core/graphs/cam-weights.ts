@@ -1,0 +1,81 @@
+/**
+ * Grad-CAM's channel weights without the gradient map, where the maths allows it.
+ *
+ * Grad-CAM needs only α_c = mean_hw ∂y/∂A_c, not the map ∂y/∂A itself. When A feeds a max pool P
+ * whose flattened output enters a dense layer z = W·flatten(P) + b (VGG16: block5_conv3 → block5_pool
+ * → fc1), then
+ *
+ *   Σ_hw ∂y/∂A_c,hw = Σ_ij ∂y/∂P_c,ij                 max-pool backward hands each window's gradient
+ *                                                      to one cell of that window: sums are kept
+ *                   = Σ_ij Σ_n ∂y/∂z_n · W_n,(c,ij)   the dense layer's input gradient
+ *                   = Σ_n ∂y/∂z_n · S_n,c             with S_n,c = Σ_ij W_n,(c,ij)
+ *
+ * so α = (∂y/∂z)·S / (H·W). S is W summed over space, a constant that onnxruntime folds once at session
+ * creation (VGG16: 4096×512 instead of fc1's 4096×25088), and the backward stops at z. This skips the
+ * transposed product with fc1 — a 411 MB fp32 read per frame and a second pre-packed copy of it.
+ * The result equals the full backward up to float summation order (test/unit/graphs/cam-weights.test.ts).
+ */
+import { backward, type Target } from '../autodiff/backward';
+import type { GraphBuilder } from '../onnx/builder';
+import type { Node } from '../onnx/ir';
+
+/**
+ * Channel weights α [B, C, 1, 1] of Grad-CAM for the conv output `A` (the book's recipe); `shortcut:
+ * false` always takes the mean of the full gradient map (the tests' reference).
+ */
+export function gradcamWeights(b: GraphBuilder, A: string, targets: Target[], shortcut = true): string {
+  const dense = shortcut ? poolFlattenDense(b, A) : undefined;
+  if (!dense) {
+    const grad = backward(b, targets, [A]).get(A);
+    if (!grad) throw new Error(`the score does not depend on '${A}'`);
+    return b.reduce('ReduceMean', grad, [2, 3], true);
+  }
+  const { z, weight, transB } = dense;
+  const dz = backward(b, targets, [z]).get(z);
+  if (!dz) throw new Error(`the score does not depend on '${A}'`);
+  const [batch, C, H, W] = b.staticShape(A) as [number, number, number, number];
+  const pooled = b.staticShape(dense.pooled);
+  const cells = pooled[2]! * pooled[3]!;
+  const N = b.staticShape(z)[1]!;
+  // S = W summed over each channel's pooled cells: [N, C] (transB = 1) or [C, N] (transB = 0).
+  const S = transB
+    ? b.reduce('ReduceSum', b.reshape(weight, [N, C, cells]), [2], false)
+    : b.reduce('ReduceSum', b.reshape(weight, [C, cells, N]), [1], false);
+  const sums = transB ? b.matmul(dz, S) : b.gemm(dz, S, undefined, { transB: 1 });
+  return b.reshape(b.mul(sums, b.scalar(1 / (H * W))), [batch, C, 1, 1]);
+}
+
+/** The only consumer of `value`, if it has exactly one. */
+function soleConsumer(nodes: Node[], value: string): Node | undefined {
+  const users = nodes.filter((n) => n.inputs.includes(value));
+  return users.length === 1 ? users[0] : undefined;
+}
+
+/** An attribute's value, or `fallback` when absent. */
+function attr<T>(node: Node, name: string, fallback: T): T | number | number[] | string {
+  const a = node.attrs[name];
+  return a && a.type !== 'tensor' ? a.value : fallback;
+}
+const ints = (v: unknown): number[] => (Array.isArray(v) ? (v as number[]) : []);
+
+/** A → MaxPool (no padding) → Flatten(axis 1) → Gemm (plain, A's side untransposed): the dense layer. */
+function poolFlattenDense(
+  b: GraphBuilder,
+  A: string,
+): { pooled: string; z: string; weight: string; transB: boolean } | undefined {
+  const nodes = b.graph.nodes;
+  const pool = soleConsumer(nodes, A);
+  if (pool?.op !== 'MaxPool' || pool.outputs.length !== 1) return undefined;
+  if (ints(attr(pool, 'pads', [])).some((p) => p !== 0)) return undefined;
+  if (ints(attr(pool, 'dilations', [])).some((d) => d !== 1)) return undefined;
+  if (attr(pool, 'auto_pad', 'NOTSET') !== 'NOTSET') return undefined;
+  const pooled = pool.outputs[0]!;
+  const flat = soleConsumer(nodes, pooled);
+  if (flat?.op !== 'Flatten' || attr(flat, 'axis', 1) !== 1) return undefined;
+  const gemm = soleConsumer(nodes, flat.outputs[0]!);
+  if (gemm?.op !== 'Gemm' || gemm.inputs[0] !== flat.outputs[0]) return undefined;
+  if (attr(gemm, 'transA', 0) !== 0 || attr(gemm, 'alpha', 1) !== 1) return undefined;
+  const shape = b.shape(A);
+  if (shape.length !== 4 || shape.some((d) => typeof d !== 'number')) return undefined;
+  return { pooled, z: gemm.outputs[0]!, weight: gemm.inputs[1]!, transB: attr(gemm, 'transB', 0) === 1 };
+}
