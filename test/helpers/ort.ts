@@ -46,17 +46,8 @@ export async function compile(g: Graph, fixed: Record<string, number[]> = {}): P
   };
 }
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: a small seeded PRNG, uniform in [0, 1) (the one the insight code uses). */
+export { seeded as mulberry32 } from '../../src/core/insight/random';
 
 export type Rng = () => number;
 
