@@ -77,9 +77,11 @@ export function weightRefs(b: GraphBuilder, manifest: BundleManifest, parts: rea
       dims: t.dims,
       external: { location: t.shard, offset: t.offset, length: t.length },
     });
-  return (layer, which) => {
+  /** The float value of each stored piece of (layer, which), declared once. */
+  const pieces = new Map<string, string[]>();
+  const floatPieces = (layer: string, which: 'kernel' | 'bias'): string[] => {
     const key = `${layer}/${which}`;
-    const known = declared.get(key);
+    const known = pieces.get(key);
     if (known) return known;
     const entries = groups.get(key);
     if (!entries) {
@@ -87,15 +89,25 @@ export function weightRefs(b: GraphBuilder, manifest: BundleManifest, parts: rea
         `the graph needs ${key}, which the loaded parts (${parts.join(', ')}) of model '${manifest.id}' do not hold`,
       );
     }
-    let pieces = entries.map(declare);
+    let values = entries.map(declare);
     if (which === 'kernel' && int8) {
       const scales = groups.get(`${layer}/scale`)!.map(declare);
-      pieces = pieces.map((q, i) => b.dequantizeLinear(q, scales[i]!, undefined, 0, `${layer}/kernel_dq`));
+      values = values.map((q, i) => b.dequantizeLinear(q, scales[i]!, undefined, 0, `${layer}/kernel_dq`));
     }
-    const value = pieces.length === 1 ? pieces[0]! : b.concat(pieces, 0);
+    pieces.set(key, values);
+    return values;
+  };
+  const ref: WeightRef = (layer, which) => {
+    const key = `${layer}/${which}`;
+    const known = declared.get(key);
+    if (known) return known;
+    const values = floatPieces(layer, which);
+    const value = values.length === 1 ? values[0]! : b.concat(values, 0);
     declared.set(key, value);
     return value;
   };
+  ref.blocks = (layer) => floatPieces(layer, 'kernel');
+  return ref;
 }
 
 /** A tensor's bytes, copied out of its shard (so typed views are aligned). */

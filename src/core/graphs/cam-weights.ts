@@ -10,7 +10,8 @@
  *                   = Σ_ij Σ_n ∂y/∂z_n · W_n,(c,ij)   the dense layer's input gradient
  *                   = Σ_n ∂y/∂z_n · S_n,c             with S_n,c = Σ_ij W_n,(c,ij)
  *
- * so α = (∂y/∂z)·S / (H·W). S is W summed over space, a constant that onnxruntime folds once at session
+ * so α = (∂y/∂z)·S / (H·W) (a dense layer split into row blocks, one Gemm each, sums block by block).
+ * S is W summed over space, a constant that onnxruntime folds once at session
  * creation (VGG16: 4096×512 instead of fc1's 4096×25088), and the backward stops at z. This skips the
  * transposed product with fc1 — a 411 MB fp32 read per frame and a second pre-packed copy of it.
  * The result equals the full backward up to float summation order (test/unit/graphs/cam-weights.test.ts).
@@ -30,19 +31,23 @@ export function gradcamWeights(b: GraphBuilder, A: string, targets: Target[], sh
     if (!grad) throw new Error(`the score does not depend on '${A}'`);
     return b.reduce('ReduceMean', grad, [2, 3], true);
   }
-  const { z, weight, transB } = dense;
+  const { z, kernels, transB } = dense;
   const dz = backward(b, targets, [z]).get(z);
   if (!dz) throw new Error(`the score does not depend on '${A}'`);
   const [batch, C, H, W] = b.staticShape(A) as [number, number, number, number];
   const pooled = b.staticShape(dense.pooled);
   const cells = pooled[2]! * pooled[3]!;
-  const N = b.staticShape(z)[1]!;
-  // S = W summed over each channel's pooled cells: [N, C] (transB = 1) or [C, N] (transB = 0).
-  const S = transB
-    ? b.reduce('ReduceSum', b.reshape(weight, [N, C, cells]), [2], false)
-    : b.reduce('ReduceSum', b.reshape(weight, [C, cells, N]), [1], false);
-  const sums = transB ? b.matmul(dz, S) : b.gemm(dz, S, undefined, { transB: 1 });
-  return b.reshape(b.mul(sums, b.scalar(1 / (H * W))), [batch, C, 1, 1]);
+  // S = W summed over each channel's pooled cells: [N, C] (transB = 1) or [C, N] (transB = 0),
+  // block by block when the dense layer runs as several Gemms (row blocks of the kernel).
+  const sums = kernels.map((k) => {
+    const n = b.staticShape(k)[transB ? 0 : 1]!;
+    return transB
+      ? b.reduce('ReduceSum', b.reshape(k, [n, C, cells]), [2], false)
+      : b.reduce('ReduceSum', b.reshape(k, [C, cells, n]), [1], false);
+  });
+  const S = sums.length === 1 ? sums[0]! : b.concat(sums, transB ? 0 : 1);
+  const alpha = transB ? b.matmul(dz, S) : b.gemm(dz, S, undefined, { transB: 1 });
+  return b.reshape(b.mul(alpha, b.scalar(1 / (H * W))), [batch, C, 1, 1]);
 }
 
 /** The only consumer of `value`, if it has exactly one. */
@@ -58,11 +63,15 @@ function attr<T>(node: Node, name: string, fallback: T): T | number | number[] |
 }
 const ints = (v: unknown): number[] => (Array.isArray(v) ? (v as number[]) : []);
 
-/** A → MaxPool (no padding) → Flatten(axis 1) → Gemm (plain, A's side untransposed): the dense layer. */
+/**
+ * A → MaxPool (no padding) → Flatten(axis 1) → the dense layer: one plain Gemm, or several (row or
+ * column blocks of the kernel, same attributes) whose outputs one Concat joins along the features.
+ * Returns the dense layer's output z and its kernel blocks in output order.
+ */
 function poolFlattenDense(
   b: GraphBuilder,
   A: string,
-): { pooled: string; z: string; weight: string; transB: boolean } | undefined {
+): { pooled: string; z: string; kernels: string[]; transB: boolean } | undefined {
   const nodes = b.graph.nodes;
   const pool = soleConsumer(nodes, A);
   if (pool?.op !== 'MaxPool' || pool.outputs.length !== 1) return undefined;
@@ -72,10 +81,21 @@ function poolFlattenDense(
   const pooled = pool.outputs[0]!;
   const flat = soleConsumer(nodes, pooled);
   if (flat?.op !== 'Flatten' || attr(flat, 'axis', 1) !== 1) return undefined;
-  const gemm = soleConsumer(nodes, flat.outputs[0]!);
-  if (gemm?.op !== 'Gemm' || gemm.inputs[0] !== flat.outputs[0]) return undefined;
-  if (attr(gemm, 'transA', 0) !== 0 || attr(gemm, 'alpha', 1) !== 1) return undefined;
+  const features = flat.outputs[0]!;
+  const gemms = nodes.filter((n) => n.inputs.includes(features));
+  const plain = (n: Node) =>
+    n.op === 'Gemm' && n.inputs[0] === features && attr(n, 'transA', 0) === 0 && attr(n, 'alpha', 1) === 1;
+  if (!gemms.length || !gemms.every(plain)) return undefined;
+  const transB = attr(gemms[0]!, 'transB', 0) === 1;
+  if (gemms.some((n) => (attr(n, 'transB', 0) === 1) !== transB)) return undefined;
   const shape = b.shape(A);
   if (shape.length !== 4 || shape.some((d) => typeof d !== 'number')) return undefined;
-  return { pooled, z: gemm.outputs[0]!, weight: gemm.inputs[1]!, transB: attr(gemm, 'transB', 0) === 1 };
+  if (gemms.length === 1) return { pooled, z: gemms[0]!.outputs[0]!, kernels: [gemms[0]!.inputs[1]!], transB };
+  // Blocks: every output read only by one Concat along axis 1, which takes nothing else.
+  const join = soleConsumer(nodes, gemms[0]!.outputs[0]!);
+  if (join?.op !== 'Concat' || attr(join, 'axis', 0) !== 1 || join.inputs.length !== gemms.length) return undefined;
+  const byOutput = new Map(gemms.map((n) => [n.outputs[0]!, n]));
+  const ordered = join.inputs.map((i) => byOutput.get(i));
+  if (ordered.some((n) => !n || soleConsumer(nodes, n.outputs[0]!) !== join)) return undefined;
+  return { pooled, z: join.outputs[0]!, kernels: ordered.map((n) => n!.inputs[1]!), transB };
 }

@@ -7,7 +7,14 @@ import type { VggConfig } from './spec';
 import { convLayers, denseLayers, layers } from './spec';
 
 /** Returns the graph value holding a layer's float kernel or bias (initializer, or dequantized). */
-export type WeightRef = (layer: string, which: 'kernel' | 'bias') => string;
+export interface WeightRef {
+  (layer: string, which: 'kernel' | 'bias'): string;
+  /**
+   * A dense kernel stored in row blocks (a bundle's shards split fc1): the float value of each block,
+   * in order. Absent, or one block: use the whole kernel.
+   */
+  blocks?(layer: string): string[];
+}
 
 /** Layer name → value name of its output (post-ReLU for conv and fc1/fc2, logits for predictions). */
 export type Activations = Map<string, string>;
@@ -55,11 +62,30 @@ export function imagenetHead(
 ): string {
   let h = b.flatten(pool5, 1);
   for (const l of denseLayers(cfg)) {
-    h = b.gemm(h, weight(l.name, 'kernel'), weight(l.name, 'bias'), { transB: 1 }, `${l.name}_preact`);
+    h = dense(b, h, weight, l.name);
     if (l.name !== 'predictions') h = b.relu(h, l.name);
     acts.set(l.name, h);
   }
   return h;
+}
+
+/**
+ * x·Wᵀ + bias for a dense layer. A kernel stored in row blocks runs as one Gemm per block, outputs
+ * concatenated: the runtime never materialises the whole fp32 kernel (fc1: 411 MB, and as much again
+ * while folding a Concat of its blocks), and each block fits a 128 MiB WebGPU storage binding.
+ */
+function dense(b: GraphBuilder, x: string, weight: WeightRef, layer: string): string {
+  const blocks = weight.blocks?.(layer) ?? [];
+  const bias = weight(layer, 'bias');
+  if (blocks.length < 2) return b.gemm(x, weight(layer, 'kernel'), bias, { transB: 1 }, `${layer}_preact`);
+  let row = 0;
+  const outs = blocks.map((kernel) => {
+    const rows = b.staticShape(kernel)[0]!;
+    const part = b.slice(bias, [row], [row + rows], [0]);
+    row += rows;
+    return b.gemm(x, kernel, part, { transB: 1 }, `${layer}_block`);
+  });
+  return b.identity(b.concat(outs, 1), `${layer}_preact`);
 }
 
 /** Plain fp32 weights as inline initializers named `<layer>/kernel`, `<layer>/bias`. */

@@ -8,8 +8,11 @@ import { buildAnalyzeGraph, IO, type AnalyzeGraphOptions, type HeadBuilder } fro
 import type { Graph } from '../../../src/core/onnx/ir';
 import { encodeModel } from '../../../src/core/onnx/encode';
 import { demoWeights } from '../../../src/core/vgg16/demo';
+import { buildBundle } from '../../../src/core/bundle/build';
+import { loadBundle, readWeights, weightRefs } from '../../../src/core/bundle/load';
 import { inlineWeights } from '../../../src/core/vgg16/graph';
 import { TINY_VGG } from '../../../src/core/vgg16/spec';
+import { MemoryStore } from '../../helpers/memory-store';
 import { mulberry32 } from '../../helpers/ort';
 
 // 96 px: block5_pool is 3×3, so summing fc1 over space is not trivial (at 32 px it is 1×1).
@@ -91,6 +94,67 @@ describe.each([
     }
     // Blank maps would agree trivially (a class without positive evidence has one): require structure.
     expect(structured).toBeGreaterThanOrEqual(3);
+  }, 60_000);
+});
+
+describe('a bundle whose fc1 is stored in row blocks (int8, small shards)', () => {
+  const graphs: Graph[] = [];
+  const sessions: ort.InferenceSession[] = [];
+  let inline: ort.InferenceSession;
+
+  beforeAll(async () => {
+    const bundle = await buildBundle({
+      id: 'split',
+      cfg,
+      weights,
+      quantization: 'int8',
+      source: 'demo',
+      pretrained: false,
+      seed: 11,
+      preprocessing: 'caffe',
+      labels: 'imagenet',
+      maxShardBytes: 1024,
+    });
+    const { manifest, files } = await loadBundle(new MemoryStore().add(bundle), 'split', ['base', 'imagenet-head']);
+    const externalData = [...files].map(([path, data]) => ({ path, data }));
+    for (const camShortcut of [true, false]) {
+      const g = buildAnalyzeGraph({
+        cfg,
+        weights: (b) => weightRefs(b, manifest, ['base', 'imagenet-head']),
+        camShortcut,
+      });
+      graphs.push(g);
+      sessions.push(await ort.InferenceSession.create(encodeModel(g), { externalData }));
+    }
+    const dq = readWeights(manifest, files);
+    inline = await ort.InferenceSession.create(
+      encodeModel(buildAnalyzeGraph({ cfg, weights: (b) => inlineWeights(b, cfg, dq), camShortcut: false })),
+    );
+  }, 120_000);
+
+  it('runs fc1 as one Gemm per block and never joins its kernel blocks', () => {
+    for (const g of graphs) {
+      const flat = g.nodes.find((n) => n.op === 'Flatten')!.outputs[0]!;
+      expect(readers(g, flat).filter((op) => op === 'Gemm').length).toBeGreaterThan(1);
+      const fc1Blocks = g.nodes.filter((n) => n.op === 'DequantizeLinear' && n.inputs[0]!.startsWith('fc1/'));
+      expect(fc1Blocks.length).toBeGreaterThan(1);
+      const dequantized = new Set(fc1Blocks.map((n) => n.outputs[0]!));
+      const joinsKernels = g.nodes.some((n) => n.op === 'Concat' && n.inputs.some((i) => dequantized.has(i)));
+      expect(joinsKernels).toBe(false);
+    }
+  });
+
+  it('gives the heatmaps and probabilities of one Gemm on the whole kernel', async () => {
+    const [short, full] = sessions as [ort.InferenceSession, ort.InferenceSession];
+    for (const seed of [1, 2]) {
+      const ref = await heatmaps(inline, image(seed), -1);
+      for (const s of [short, full]) {
+        const got = await heatmaps(s, image(seed), -1);
+        for (let i = 0; i < ref.probs.length; i++) expect(Math.abs(got.probs[i]! - ref.probs[i]!)).toBeLessThan(1e-5);
+        expect(Math.max(...ref.heat)).toBeGreaterThan(0);
+        for (let i = 0; i < ref.heat.length; i++) expect(Math.abs(got.heat[i]! - ref.heat[i]!)).toBeLessThan(1e-4);
+      }
+    }
   }, 60_000);
 });
 
