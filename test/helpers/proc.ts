@@ -1,0 +1,55 @@
+/**
+ * Memory of Chromium's renderer processes from /proc (Linux): the benchmark's peak-memory row and the
+ * e2e soak test read the same numbers. VmHWM is the peak resident set, VmRSS the current one, in MB.
+ */
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+
+export interface ProcMemory {
+  pid: number;
+  /** Peak resident set (VmHWM), MB. */
+  hwm: number;
+  /** Resident set now (VmRSS), MB. */
+  rss: number;
+}
+
+async function procStatus(pid: number): Promise<Record<string, string>> {
+  const text = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Object.fromEntries(
+    text.split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]),
+  );
+}
+
+/** Chromium's renderer processes under `root` (the browser process), largest peak first. */
+export async function renderers(root: number): Promise<ProcMemory[]> {
+  const parent = new Map<number, number>();
+  for (const e of await readdir('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    const stat = await readFile(`/proc/${e}/stat`, 'utf8').catch(() => '');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (ppid) parent.set(Number(e), ppid);
+  }
+  const under = (pid: number) => {
+    for (let p: number | undefined = pid, hops = 0; p && hops < 16; p = parent.get(p), hops++)
+      if (p === root) return true;
+    return false;
+  };
+  const out: ProcMemory[] = [];
+  for (const pid of parent.keys()) {
+    if (pid === root || !under(pid)) continue;
+    const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    // Chromium rewrites its process title: the arguments may be joined by spaces, not NULs.
+    if (!/(^|[\s\0])--type=renderer([\s\0]|$)/.test(cmd)) continue;
+    const st = await procStatus(pid).catch(() => undefined);
+    const kb = (k: string) => Number(/^(\d+)/.exec(st?.[k] ?? '')?.[1] ?? 0);
+    if (st) out.push({ pid, hwm: kb('VmHWM') / 1024, rss: kb('VmRSS') / 1024 });
+  }
+  return out.sort((a, b) => b.hwm - a.hwm);
+}
+
+/**
+ * Reset the renderers' peak RSS to their current RSS (clear_refs 5, Linux ≥ 4.0), so a renderer that
+ * Chromium reuses for a new tab does not carry an earlier page's peak. Best effort.
+ */
+export async function resetPeaks(root: number): Promise<void> {
+  for (const r of await renderers(root)) await writeFile(`/proc/${r.pid}/clear_refs`, '5').catch(() => undefined);
+}
