@@ -3,7 +3,7 @@
  * PWA's worker wraps it with Comlink's expose(). It owns the onnxruntime-web sessions.
  */
 import * as ort from 'onnxruntime-web';
-import { loadBundle, weightRefs } from '../../src/core/bundle/load';
+import { loadBundle, readShards, weightRefs } from '../../src/core/bundle/load';
 import type { BundleManifest, BundleStore } from '../../src/core/bundle/manifest';
 import { buildAnalyzeGraph, IO } from '../../src/core/graphs/analyze';
 import { encodeModel } from '../../src/core/onnx/encode';
@@ -18,7 +18,7 @@ import { ortRuntime } from '../../src/core/train/ort-runtime';
 import type { ClassifierInfo } from '../../src/core/train/service';
 import { TrainingService } from '../../src/core/train/service';
 import type { TrainRequest, TrainResult, TrainState } from '../../src/core/train/trainer';
-import type { TrainingRequest, TrainProgressFn } from './protocol';
+import type { TrainCheckpointFn, TrainingRequest, TrainProgressFn } from './protocol';
 import type {
   ActivationMaps,
   DeletionRequest,
@@ -75,6 +75,8 @@ export interface EngineHost {
   featureCache?: FeatureCache;
   /** Called after every training epoch with the resumable state (the PWA: keep it in IndexedDB). */
   onTrainCheckpoint?: (state: TrainState) => Promise<void>;
+  /** Removes the cached features of these photos from `featureCache`; resolves with the count removed. */
+  forgetFeatures?: (photoIds: string[]) => Promise<number>;
 }
 
 /** A custom classifier's live session, valid for the manifest it was built on. */
@@ -103,6 +105,19 @@ const now = () => performance.now();
  */
 export function sessionExtras(manifest: BundleManifest): Pick<ort.InferenceSession.SessionOptions, 'extra'> {
   return manifest.quantization === 'int8' ? { extra: { session: { disable_quant_qdq: '1' } } } : {};
+}
+
+/** The graph's external-data files (the shards its initializers name), read and verified from the store. */
+async function externalData(
+  store: BundleStore,
+  id: string,
+  manifest: BundleManifest,
+  graph: Graph,
+): Promise<{ path: string; data: Uint8Array }[]> {
+  const names = new Set<string>();
+  for (const init of graph.initializers.values()) if (init.external) names.add(init.external.location);
+  const files = await readShards(store, id, manifest, names);
+  return [...files].map(([path, data]) => ({ path, data }));
 }
 
 /** An onnxruntime-web session for a graph, as the insight code's GraphSession. */
@@ -186,15 +201,18 @@ export class Engine implements EngineApi {
     const insightOptions: ort.InferenceSession.SessionOptions = {
       executionProviders: [...EXECUTION_PROVIDERS[backend.device]],
       graphOptimizationLevel: 'all',
-      externalData: [...files].map(([path, data]) => ({ path, data })),
       ...sessionExtras(manifest),
     };
+    // onnxruntime copies external data into its own memory at session creation, so the shard bytes
+    // are not kept here (138 MB int8, 553 MB fp32): an insight graph, built on first use, re-reads
+    // (and re-verifies) just the shards it names.
+    const store = this.host.store;
     this.insightModel = new Insight({
       cfg,
       preprocessing: manifest.preprocessing,
       labels,
       weights: (b) => weightRefs(b, manifest, parts),
-      open: (g) => openGraph(g, insightOptions),
+      open: async (g) => openGraph(g, { ...insightOptions, externalData: await externalData(store, id, manifest, g) }),
       winograd: backend.device === 'wasm',
       // The live graph is explain's default graph: shared, not built twice.
       preset: session ? { [camKey('gradcam', 'block5_conv3')]: graphSession(session, false) } : {},
@@ -314,10 +332,22 @@ export class Engine implements EngineApi {
   async extractFeatures(request: TrainingRequest, onProgress?: TrainProgressFn): Promise<number> {
     return this.training().extract(this.host.store, this.loaded().manifest, this.trainRequest(request), onProgress);
   }
-  async train(request: TrainingRequest, onProgress?: TrainProgressFn): Promise<TrainResult> {
+  async train(
+    request: TrainingRequest,
+    onProgress?: TrainProgressFn,
+    onCheckpoint?: TrainCheckpointFn,
+  ): Promise<TrainResult> {
     const { manifest } = this.loaded();
     const req = this.trainRequest(request);
-    return this.training().train(this.host.store, manifest, req, onProgress, this.host.onTrainCheckpoint);
+    const host = this.host.onTrainCheckpoint;
+    const checkpoint =
+      host || onCheckpoint
+        ? async (state: TrainState) => {
+            await host?.(state);
+            await onCheckpoint?.(state);
+          }
+        : undefined;
+    return this.training().train(this.host.store, manifest, req, onProgress, checkpoint);
   }
   async cancelTraining(): Promise<void> {
     this.trainingService?.cancelTraining();
@@ -346,6 +376,10 @@ export class Engine implements EngineApi {
     const bytes = this.custom?.bytes ?? this.trainingService?.lastClassifier();
     if (!bytes) throw new EngineStateError('no classifier to export: train one, or load one with useClassifier');
     return bytes.slice();
+  }
+
+  async forgetFeatures(photoIds: string[]): Promise<number> {
+    return (await this.host.forgetFeatures?.(photoIds)) ?? 0;
   }
 
   private training(): TrainingService {

@@ -119,7 +119,7 @@ export type {
   ValidationReport,
 } from '../../src/core/train/trainer';
 import type { ClassifierInfo } from '../../src/core/train/service';
-import type { TrainProgress, TrainRequest, TrainResult } from '../../src/core/train/trainer';
+import type { TrainProgress, TrainRequest, TrainResult, TrainState } from '../../src/core/train/trainer';
 
 /** A photo of class `label`; `image` may be left out once its features are cached. */
 export interface TrainingPhoto {
@@ -131,6 +131,8 @@ export interface TrainingPhoto {
 export type TrainingRequest = Omit<TrainRequest, 'photos'> & { photos: TrainingPhoto[] };
 /** Progress per step of each phase ('extract' | 'train' | 'finetune'); once per epoch with `metrics`. */
 export type TrainProgressFn = (p: TrainProgress) => void;
+/** After every epoch: the state to keep for resuming (awaited before training goes on). */
+export type TrainCheckpointFn = (state: TrainState) => void | Promise<void>;
 
 /** A model bundle held by the host's store (IndexedDB in the PWA, a folder in Node). */
 export interface StoredModel {
@@ -183,14 +185,20 @@ export interface EngineApi {
   // ---- training (needs a loaded model; features cached in the host's FeatureCache) ----
   /** Augment and run the base on photos ahead of training (cached); resolves with the feature count. */
   extractFeatures(request: TrainingRequest, onProgress?: TrainProgressFn): Promise<number>;
-  /** Extract, train the head (and fine-tune block5 if asked): the classifier file, report, resumable state. */
-  train(request: TrainingRequest, onProgress?: TrainProgressFn): Promise<TrainResult>;
+  /**
+   * Extract, train the head (and fine-tune block5 if asked): the classifier file, report, resumable state.
+   * `onCheckpoint` gets the resumable state after every epoch and is awaited (the PWA page stores it,
+   * so a reload can pass it back as `resume`).
+   */
+  train(request: TrainingRequest, onProgress?: TrainProgressFn, onCheckpoint?: TrainCheckpointFn): Promise<TrainResult>;
   /** Stop after the current step; train() then resolves with status 'cancelled' and a state to resume. */
   cancelTraining(): Promise<void>;
   /** Check a classifier file against the loaded base and make analyze use it (null: back to ImageNet). */
   useClassifier(bytes: Uint8Array | null): Promise<ClassifierInfo | null>;
   /** The classifier file in use, or else the last one trained. */
   exportClassifier(): Promise<Uint8Array>;
+  /** Drop the cached features of photos the user deleted; resolves with how many arrays went. */
+  forgetFeatures(photoIds: string[]): Promise<number>;
 
   // ---- model library (the PWA's IndexedDB; optional in other hosts) ----
   /** Bundles in the store and how complete each is. */

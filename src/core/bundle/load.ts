@@ -16,7 +16,7 @@ import type { VggWeights } from '../vgg16/spec';
 import { kernelDims, layers } from '../vgg16/spec';
 import { assertLittleEndian } from './build';
 import { BundleFormatError } from './errors';
-import type { BundleManifest, BundleStore, PartName, TensorEntry } from './manifest';
+import type { BundleManifest, BundleStore, PartName, ShardInfo, TensorEntry } from './manifest';
 import { parseManifest, verifyShard, verifyTensorValues } from './verify';
 
 export interface LoadedBundle {
@@ -25,10 +25,52 @@ export interface LoadedBundle {
   files: Map<string, Uint8Array>;
 }
 
+/**
+ * Shard bytes a store has just checked against the length and sha256 of its own stored manifest
+ * (the PWA's IdbBundleStore verifies every read, so that it can drop a corrupt shard and mark the
+ * model incomplete). Keyed by the very Uint8Array the store returns (a fresh one per read), valued
+ * by the sha256 it matched: the reader hashes those bytes again only when its manifest names another
+ * hash or length. A mark is used once.
+ */
+const verifiedReads = new WeakMap<Uint8Array, string>();
+
+/** A store's word that `bytes` (just read, not shared) has the sha256 `sha256`: see verifiedReads. */
+export function markVerified(bytes: Uint8Array, sha256: string): void {
+  verifiedReads.set(bytes, sha256);
+}
+
+function takeMark(bytes: Uint8Array, shard: ShardInfo): boolean {
+  const sha = verifiedReads.get(bytes);
+  verifiedReads.delete(bytes);
+  return sha === shard.sha256 && bytes.length === shard.bytes;
+}
+
+/**
+ * Read shards of model `id` (its parsed manifest) from the store, each verified (length, sha256)
+ * before it is returned: by the store itself when it marks what it verified, else here.
+ */
+export async function readShards(
+  store: BundleStore,
+  id: string,
+  manifest: BundleManifest,
+  files: Iterable<string>,
+): Promise<Map<string, Uint8Array>> {
+  const out = new Map<string, Uint8Array>();
+  for (const file of files) {
+    if (out.has(file)) continue;
+    const shard = manifest.parts.flatMap((p) => p.shards).find((s) => s.file === file);
+    if (!shard) throw new BundleFormatError(`model '${id}' has no shard '${file}' in its manifest`);
+    const bytes = await store.shard(id, file);
+    if (!takeMark(bytes, shard)) await verifyShard(shard, bytes);
+    out.set(file, bytes);
+  }
+  return out;
+}
+
 /** Read the manifest and every shard of `parts` from the store, verifying each shard before it is used. */
 export async function loadBundle(store: BundleStore, id: string, parts: readonly PartName[]): Promise<LoadedBundle> {
   const manifest = parseManifest(await store.manifest(id));
-  const files = new Map<string, Uint8Array>();
+  const shards: string[] = [];
   for (const name of new Set(parts)) {
     const part = manifest.parts.find((p) => p.name === name);
     if (!part) {
@@ -36,12 +78,9 @@ export async function loadBundle(store: BundleStore, id: string, parts: readonly
         `model '${id}' has no part '${name}' (it has ${manifest.parts.map((p) => p.name).join(', ')}): build or download a bundle that includes it`,
       );
     }
-    for (const shard of part.shards) {
-      const bytes = await store.shard(id, shard.file);
-      await verifyShard(shard, bytes);
-      files.set(shard.file, bytes);
-    }
+    shards.push(...part.shards.map((s) => s.file));
   }
+  const files = await readShards(store, id, manifest, shards);
   verifyTensorValues(manifest, files, parts);
   return { manifest, files };
 }

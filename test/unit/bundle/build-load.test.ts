@@ -4,10 +4,10 @@
  * with the weights inline. Plus determinism and readWeights.
  */
 import * as ort from 'onnxruntime-web';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Bundle, BuildOptions } from '../../../src/core/bundle/build';
 import { buildBundle } from '../../../src/core/bundle/build';
-import { loadBundle, readWeights, weightRefs } from '../../../src/core/bundle/load';
+import { loadBundle, markVerified, readShards, readWeights, weightRefs } from '../../../src/core/bundle/load';
 import { MAX_SHARD_BYTES } from '../../../src/core/bundle/manifest';
 import { parseManifest } from '../../../src/core/bundle/verify';
 import { GraphBuilder } from '../../../src/core/onnx/builder';
@@ -187,5 +187,69 @@ describe('buildBundle inputs', () => {
     const a = await buildBundle({ ...common, quantization: 'int8' });
     const b = await buildBundle({ ...common, weights: demoWeights(cfg, 2), seed: 2, quantization: 'int8' });
     expect(a.manifest.parts[0]!.shards[0]!.sha256).not.toBe(b.manifest.parts[0]!.shards[0]!.sha256);
+  });
+});
+
+describe('verified once: a store that verifies its reads marks them (markVerified)', () => {
+  /** A store over copies of a bundle's shards that marks every read with `mark(file)`'s sha256, if any. */
+  function markingStore(bundle: Bundle, mark: (file: string) => string | undefined) {
+    const inner = new MemoryStore().add(bundle);
+    return {
+      files: new Map([...bundle.shards].map(([f, b]) => [f, b.slice()])),
+      manifest: (id: string) => inner.manifest(id),
+      async shard(_id: string, file: string) {
+        const bytes = this.files.get(file)!.slice();
+        const sha = mark(file);
+        if (sha) markVerified(bytes, sha);
+        return bytes;
+      },
+    };
+  }
+  const shaOf = (bundle: Bundle, file: string) =>
+    bundle.manifest.parts.flatMap((p) => p.shards).find((s) => s.file === file)!.sha256;
+
+  it('loadBundle hashes nothing the store marked with the manifest sha256, and every unmarked shard', async () => {
+    const bundle = await buildBundle({ ...common, quantization: 'int8', maxShardBytes: 4096 });
+    const files = [...bundle.shards.keys()];
+    expect(files.length).toBeGreaterThan(2);
+    const digest = vi.spyOn(crypto.subtle, 'digest');
+    try {
+      await loadBundle(
+        markingStore(bundle, (f) => shaOf(bundle, f)),
+        'tiny',
+        ['base', 'imagenet-head'],
+      );
+      expect(digest).not.toHaveBeenCalled();
+      await loadBundle(
+        markingStore(bundle, (f) => (f === files[0] ? undefined : shaOf(bundle, f))),
+        'tiny',
+        ['base', 'imagenet-head'],
+      );
+      expect(digest).toHaveBeenCalledTimes(1);
+    } finally {
+      digest.mockRestore();
+    }
+  });
+
+  it('a mark naming another sha256 is not trusted: corrupt bytes still fail with ShardHashError', async () => {
+    const bundle = await buildBundle({ ...common, quantization: 'int8', maxShardBytes: 4096 });
+    const victim = [...bundle.shards.keys()][1]!;
+    const store = markingStore(bundle, () => 'f'.repeat(64));
+    store.files.get(victim)![3]! ^= 0x01;
+    await expect(loadBundle(store, 'tiny', ['base', 'imagenet-head'])).rejects.toMatchObject({
+      name: 'ShardHashError',
+    });
+  });
+
+  it('a mark is used once: the same array read again is hashed again', async () => {
+    const bundle = await buildBundle({ ...common, quantization: 'int8', maxShardBytes: 4096 });
+    const file = [...bundle.shards.keys()][0]!;
+    const manifest = parseManifest(bundle.manifest);
+    const bytes = bundle.shards.get(file)!.slice();
+    markVerified(bytes, shaOf(bundle, file));
+    const store = { manifest: async () => manifest, shard: async () => bytes };
+    expect((await readShards(store, 'tiny', manifest, [file])).get(file)).toBe(bytes);
+    bytes[0]! ^= 0x01;
+    await expect(readShards(store, 'tiny', manifest, [file])).rejects.toMatchObject({ name: 'ShardHashError' });
   });
 });

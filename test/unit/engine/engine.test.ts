@@ -112,6 +112,43 @@ describe('Engine', () => {
     await e.dispose();
   });
 
+  it('keeps no shard bytes after loadModel: an insight graph re-reads, verified, just the shards it names', async () => {
+    const bundle = await buildBundle({
+      id: 'split',
+      cfg: TINY_VGG,
+      weights: demoWeights(TINY_VGG, 5),
+      source: 'demo',
+      pretrained: false,
+      labels,
+      quantization: 'int8',
+      preprocessing: 'caffe',
+      maxShardBytes: 1024,
+    });
+    const shards = new Map([...bundle.shards].map(([f, b]) => [f, b.slice()]));
+    const reads: string[] = [];
+    const counting = {
+      manifest: async () => bundle.manifest,
+      shard: async (_id: string, file: string) => (reads.push(file), shards.get(file)!.slice()),
+    };
+    const part = (name: string) => bundle.manifest.parts.find((p) => p.name === name)!.shards.map((s) => s.file);
+    const e = new Engine({ store: counting });
+    await e.loadModel('split');
+    expect(new Set(reads)).toEqual(new Set(shards.keys()));
+
+    reads.length = 0;
+    const img = frame(32, 32, (x, y) => [x * 8, y * 8, 40]);
+    expect((await e.activations(img, 'block1_conv1')).dims[0]).toBe(TINY_VGG.blocks[0]![0]);
+    expect(reads.length).toBeGreaterThan(0);
+    expect(reads.length).toBeLessThan(part('base').length);
+    expect(reads.every((f) => part('base').includes(f))).toBe(true);
+
+    // A shard damaged after loadModel is caught when a graph first needs it, by name.
+    const victim = part('imagenet-head')[0]!;
+    shards.get(victim)![5]! ^= 0x10;
+    await expect(e.explain(img, { cam: 'gradcam++' })).rejects.toMatchObject({ name: 'ShardHashError' });
+    await e.dispose();
+  });
+
   it('has no model library in hosts that provide none', async () => {
     await expect(new Engine({ store }).listModels()).rejects.toMatchObject({ name: 'EngineStateError' });
   });

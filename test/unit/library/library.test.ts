@@ -411,6 +411,19 @@ describe('IdbBundleStore (the engine loads through it)', () => {
     expect(await lib.store.shard('tiny', victim.file)).toEqual(bundle.shards.get(victim.file));
   });
 
+  it('hashes each shard once per load: the store verifies it, loadBundle trusts its mark', async () => {
+    const { lib, base } = track(setup());
+    await lib.downloadModel({ id: 'tiny', baseUrl: base });
+    const digest = vi.spyOn(crypto.subtle, 'digest');
+    try {
+      const loaded = await loadBundle(lib.store, 'tiny', ['base', 'imagenet-head']);
+      expect(digest).toHaveBeenCalledTimes(baseShards().length + headShards().length);
+      for (const [file, bytes] of loaded.files) expect(bytes).toEqual(bundle.shards.get(file));
+    } finally {
+      digest.mockRestore();
+    }
+  });
+
   it('treats a shard evicted from storage as missing and marks the model incomplete', async () => {
     const { lib, base, dbName } = track(setup());
     await lib.downloadModel({ id: 'tiny', baseUrl: base });

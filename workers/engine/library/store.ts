@@ -3,9 +3,11 @@
  * (written after every base shard verified), and only with the parts that are complete. Every shard
  * is re-verified (length, then sha256) each time it is loaded (reliability row 3): a shard corrupted
  * in storage is deleted and the model marked incomplete, so the next download re-fetches just it.
+ * The bytes it returns are marked verified (markVerified), so loadBundle does not hash them twice.
  */
 import type { BundleManifest, BundleStore, ShardInfo } from '../../../src/core/bundle/manifest';
 import { MissingShardError } from '../../../src/core/bundle/errors';
+import { markVerified } from '../../../src/core/bundle/load';
 import { verifyShard } from '../../../src/core/bundle/verify';
 import { ModelNotFoundError } from '../errors';
 import type { PartName } from '../protocol';
@@ -83,6 +85,8 @@ export class IdbBundleStore implements BundleStore {
       await invalidateShard(db, id, file, found.part);
       throw err;
     }
+    // Verified here against the stored manifest: loadBundle/readShards need not hash it again.
+    markVerified(bytes, found.shard.sha256);
     return bytes;
   }
 }
