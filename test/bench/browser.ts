@@ -22,6 +22,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { readImage } from '../../src/cli/imageio';
+import type { RgbaImage } from '../../src/core/vision/image';
 import { sessionExtras } from '../../workers/engine/engine';
 import type { Bundles } from './node';
 import { graphBytes } from './node';
@@ -29,8 +31,11 @@ import type {
   BenchPage,
   ColdMode,
   ColdResult,
+  EngineTimed,
+  EngineTrainResult,
   OrtSessionRequest,
   PageInfo,
+  PhotoEntry,
   Quant,
   RunResult,
   ShardUrl,
@@ -52,6 +57,9 @@ export const BROWSER = {
   live: (q: Quant) => `forward + Grad-CAM + top-5, ${q}`,
   tfForward: 'forward + top-5, fp32',
   tfGradCam: 'forward + tf.grad Grad-CAM + top-5, fp32',
+  engine: 'convlens Engine in Chromium (bundle in IndexedDB, int8, WASM 2 threads)',
+  training: 'training through the Engine in Chromium (int8, WASM 2 threads)',
+  insight: 'insight through the Engine in Chromium (int8, WASM 2 threads)',
 } as const;
 
 const THREADS = [1, 2] as const;
@@ -64,6 +72,8 @@ const WEBGPU_MS = 3 * MINUTE;
 const runMs = (runs: number) => 2 * MINUTE + runs * MINUTE;
 
 const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const ms = (v: number) => `${v.toFixed(0)} ms`;
+const median = (xs: number[]) => summarize(xs).median;
 const errText = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 300);
 
 /** Rejects after `ms` (the work itself is abandoned: the caller closes its page or browser). */
@@ -197,7 +207,55 @@ async function memFiles(bundles: Bundles): Promise<Map<string, Uint8Array>> {
     for (const [file, bytes] of b.shards) mem.set(`/bundle/${q}/${file}`, bytes);
   }
   mem.set(graphPath('int8', 'live-webgpu'), graphBytes(bundles.int8, true, false, false));
+  const photos = await benchPhotos();
+  mem.set('/photos/index.json', te.encode(JSON.stringify(photos.map((p) => p.entry))));
+  for (const p of photos) mem.set(p.entry.url, p.data);
   return mem;
+}
+
+const PHOTOS = join(ROOT, 'test/fixtures/photos');
+/** Photos per class in the training scenario (issue 4: 3 classes × 10 photos). */
+const PER_CLASS = 10;
+
+function mirror(img: RgbaImage): Uint8Array {
+  const { width: w, height: h, data } = img;
+  const out = new Uint8Array(data.length);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) out.set(data.subarray((y * w + x) * 4, (y * w + x) * 4 + 4), (y * w + w - 1 - x) * 4);
+  return out;
+}
+
+/**
+ * The training photos (test/fixtures/photos/index.json, both splits), decoded here and served as raw
+ * RGBA: each class's photos, topped up to PER_CLASS with mirror images of its first ones (the
+ * fixtures hold 9 a class), then one more mirror image kept back as the photo "added" for the retrain.
+ */
+async function benchPhotos(): Promise<{ entry: PhotoEntry; data: Uint8Array }[]> {
+  const index = JSON.parse(await readFile(join(PHOTOS, 'index.json'), 'utf8')) as { path: string; class: string }[];
+  const classes = [...new Set(index.map((p) => p.class))];
+  const out: { entry: PhotoEntry; data: Uint8Array }[] = [];
+  const add = (id: string, className: string, img: RgbaImage, data: Uint8Array, extra?: number) =>
+    out.push({
+      entry: {
+        id,
+        className,
+        url: `/photos/${out.length}.rgba`,
+        width: img.width,
+        height: img.height,
+        ...(extra === undefined ? {} : { extra }),
+      },
+      data,
+    });
+  for (const c of classes) {
+    const files = index.filter((p) => p.class === c).map((p) => p.path);
+    const imgs = await Promise.all(files.map((f) => readImage(join(PHOTOS, f))));
+    imgs.forEach((img, i) =>
+      add(files[i]!, c, img, new Uint8Array(img.data.buffer, img.data.byteOffset, img.data.length)),
+    );
+    for (let i = 0; i < PER_CLASS - imgs.length; i++) add(`${files[i]}#mirror`, c, imgs[i]!, mirror(imgs[i]!));
+    if (c === classes[0]) add(`${files[1]}#mirror-added`, c, imgs[1]!, mirror(imgs[1]!), 0);
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------- browser and page
@@ -371,7 +429,7 @@ async function ortPage(ctx: Ctx, b: Launched, threads: number, q: Quant, withCam
     const note = `session ${sec(t.createMs)} (runtime start ${sec(startMs)} before it); top-1 ${r.top[0]}`;
     ctx.rows.push({ group, what, stat: summarize(r.samples), note });
     if (withCam) ctx.live.set(`${threads}/${q}`, r);
-    if (measure) await memoryRow(ctx, b);
+    if (measure) await memoryRow(ctx, b, LIVE_MEMORY, undefined, { mb: 600 });
   } catch (e) {
     ctx.log(`  failed: ${errText(e)}`);
     ctx.rows.push(failed(group, what, e));
@@ -380,8 +438,16 @@ async function ortPage(ctx: Ctx, b: Launched, threads: number, q: Quant, withCam
   }
 }
 
-async function memoryRow(ctx: Ctx, b: Launched): Promise<void> {
-  const what = 'peak RSS (VmHWM) of the renderer, int8 live frame, WASM 2 threads';
+const LIVE_MEMORY = 'peak RSS (VmHWM) of the renderer, int8 live frame, WASM 2 threads';
+
+/** The largest renderer's peak RSS since the last resetPeaks, as a row (`since`: what the peak covers). */
+async function memoryRow(
+  ctx: Ctx,
+  b: Launched,
+  what = LIVE_MEMORY,
+  since: string | undefined = "from the page's start (peaks reset) to after the live frame's session and runs",
+  goal?: { mb: number },
+): Promise<void> {
   try {
     const r = await renderers(b.pid);
     const top = r[0];
@@ -391,7 +457,8 @@ async function memoryRow(ctx: Ctx, b: Launched): Promise<void> {
       group: 'memory',
       what,
       value: `${top.hwm.toFixed(0)} MB`,
-      note: `from the page's start (peaks reset) to after the live frame's session and runs; renderer pid ${top.pid}, RSS now ${top.rss.toFixed(0)} MB; the largest of ${r.length} renderer process(es)${others.length ? `, the others peak at ${others.join(', ')} MB` : ''}`,
+      ...(goal ? { goal: `≤ ${goal.mb} MB`, met: top.hwm <= goal.mb } : {}),
+      note: `${since}; renderer pid ${top.pid}, RSS now ${top.rss.toFixed(0)} MB; the largest of ${r.length} renderer process(es)${others.length ? `, the others peak at ${others.join(', ')} MB` : ''}`,
     });
   } catch (e) {
     ctx.rows.push(failed('memory', what, e));
@@ -511,6 +578,177 @@ async function coldRows(ctx: Ctx, b: Launched): Promise<void> {
   }
 }
 
+// ---------------------------------------------------------------- the real Engine: live frame, insight, training
+
+const ENGINE_MEMORY = 'peak RSS (VmHWM) of the renderer, Engine.loadModel + live frame (int8, WASM 2 threads)';
+const TRAIN_MEMORY = 'peak RSS (VmHWM) of the renderer, Engine.loadModel + the training rows (int8, WASM 2 threads)';
+
+/** A fresh page with the Engine loaded from IndexedDB (the int8 bundle stored by coldRows), peaks reset. */
+async function enginePage(ctx: Ctx, b: Launched): Promise<{ page: Page; loadMs: number; note: string; frame: string }> {
+  const { page } = await open(b, ctx.origin, '/', ctx.log);
+  await resetPeaks(b.pid);
+  const r = await call(page, SESSION_MS, 'engineLoad', { id: ctx.bundles.int8.manifest.id, threads: 2 });
+  if (r.threads !== 2) throw new Error(`the engine runs ${r.threads} thread(s), not 2`);
+  const phases = Object.entries(r.phases).map(([k, v]) => `${k} at ${sec(v)}`);
+  const photos = await call(page, STEP_MS, 'enginePhotos', '/photos/index.json');
+  return {
+    page,
+    loadMs: r.ms,
+    note: `loadModel ${sec(r.ms)} (${phases.join(', ')}); ${photos.count} photos in the page`,
+    frame: photos.first,
+  };
+}
+
+const timedRow = (group: string, what: string, t: EngineTimed, note: string): Row => ({
+  group,
+  what,
+  stat: summarize(t.samples),
+  note: `first call ${sec(t.firstMs)} (builds the graph and session)${note ? `; ${note}` : ''}`,
+});
+
+/**
+ * The filter rows: per layer, one Engine.filters call with `batched` filters in one batch, and one with
+ * a single filter. Deep layers get a smaller batch: block5_conv3's ascent costs ~10 s a filter here,
+ * and the whole bench must stay under 15 minutes.
+ */
+const FILTER_PLAN = (quick: boolean): { layer: string; batched: number }[] => [
+  { layer: 'block1_conv1', batched: quick ? 4 : 8 },
+  { layer: 'block5_conv3', batched: quick ? 2 : 4 },
+];
+
+/**
+ * Engine: loadModel + the live frame (and the renderer's peak RSS through them), then the insight
+ * rows (issue 5): activation grids, filter pictures (40 steps, per filter, batched vs one at a time),
+ * explain with Grad-CAM vs Grad-CAM++.
+ */
+async function engineRows(ctx: Ctx, b: Launched, insight = true): Promise<void> {
+  let page: Page | undefined;
+  let what = 'Engine.loadModel from IndexedDB + live frame (Engine.analyze)';
+  let group: string = BROWSER.engine;
+  try {
+    ctx.log(`chromium engine: ${what}`);
+    const e = await enginePage(ctx, b);
+    page = e.page;
+    const r = await call(page, runMs(ctx.runs), 'engineAnalyze', { runs: ctx.runs, warmup: 1 });
+    ctx.rows.push({ group, what: 'Engine.loadModel from IndexedDB', stat: summarize([e.loadMs]), note: e.note });
+    ctx.rows.push({
+      group,
+      what: 'live frame (Engine.analyze of a fixture photo)',
+      stat: summarize(r.samples),
+      note: `top-1 ${r.top[0]}; of which preprocessing (resize + NCHW, ${e.frame}) ${ms(median(r.split.map((x) => x.preprocess)))}, session run ${ms(median(r.split.map((x) => x.run)))} (medians)`,
+    });
+    await memoryRow(ctx, b, ENGINE_MEMORY, "from the page's start (peaks reset): loadModel, then the live frames", {
+      mb: 600,
+    });
+
+    if (!insight) return;
+    group = BROWSER.insight;
+    for (const layer of ['block3_conv1', 'block5_conv3']) {
+      what = `activation grid, ${layer}`;
+      ctx.log(`chromium engine: ${what}`);
+      const t = await call(page, runMs(ctx.runs), 'engineActivations', { layer, runs: ctx.runs, warmup: 1 });
+      ctx.rows.push(timedRow(group, what, t, `maps ${t.dims?.join('×')}; one run of the base up to the layer`));
+    }
+    what = 'explain, gradcam and gradcam++, block5_conv3';
+    ctx.log(`chromium engine: ${what} (interleaved)`);
+    const cams = ['gradcam', 'gradcam++'] as const;
+    const t = await call(page, 2 * runMs(ctx.runs), 'engineExplain', { cams: [...cams], runs: ctx.runs, warmup: 1 });
+    for (const cam of cams) {
+      const r = t[cam]!;
+      ctx.rows.push(
+        timedRow(
+          group,
+          `explain, ${cam}, block5_conv3`,
+          r,
+          `heatmap ${r.dims?.join('×')}; runs interleaved with ${cams.find((c) => c !== cam)}`,
+        ),
+      );
+    }
+    for (const { layer, batched } of FILTER_PLAN(ctx.runs < 5)) {
+      for (const count of [batched, 1]) {
+        const batch = count;
+        what = `filter picture (40 steps), ${layer}, ${batch === 1 ? 'one at a time' : `${batch} at once`}: per filter`;
+        ctx.log(`chromium engine: ${what}`);
+        const filters = Array.from({ length: count }, (_, i) => i);
+        const t = await call(page, 10 * MINUTE, 'engineFilters', { layer, filters, batch, steps: 40 });
+        const per = { ...t, samples: t.samples.map((v) => v / count) };
+        ctx.rows.push({
+          group,
+          what,
+          stat: summarize(per.samples),
+          note: `${count} filter(s) in ${sec(t.samples[0]!)}, ${t.dims?.[1]} px; before it a 1-step call ${sec(t.firstMs)} (builds the graph and session)`,
+        });
+      }
+    }
+  } catch (e) {
+    ctx.log(`  failed: ${errText(e)}`);
+    ctx.rows.push(failed(group, what, e));
+  } finally {
+    if (page) await call(page, STEP_MS, 'engineDispose').catch(() => undefined);
+    await closePage(page);
+  }
+}
+
+/**
+ * Issue 4's scenario through Engine.train, in a fresh page: 3 classes × 10 photos × 4 variants end
+ * to end (the book's dense head and settings), then the same after adding one photo (its features
+ * only are extracted), then a run with one block5 fine-tuning epoch; the renderer's peak RSS across.
+ */
+async function trainingRows(ctx: Ctx, b: Launched): Promise<void> {
+  const group = BROWSER.training;
+  let page: Page | undefined;
+  let what = `3 classes × ${PER_CLASS} photos × 4 variants, end to end (extract + head)`;
+  try {
+    ctx.log(`chromium training: ${what}`);
+    const e = await enginePage(ctx, b);
+    page = e.page;
+    const base = { perClass: PER_CLASS, variants: 4 };
+    const describe = (r: EngineTrainResult) =>
+      `extract ${sec(r.phases.extract)} (${r.extracted} of ${r.features} features computed), head ${sec(r.phases.head)}${r.phases.finetune ? `, fine-tune ${sec(r.phases.finetune)}` : ''}; ${r.epochs} epochs; ${r.status}${r.accuracy === undefined ? '' : `, val. accuracy ${r.accuracy.toFixed(2)}`}`;
+    const first = await call(page, 15 * MINUTE, 'engineTrain', { ...base, extra: 0, fineTuneEpochs: 0 });
+    ctx.rows.push({
+      group,
+      what,
+      stat: summarize([first.ms]),
+      goal: '≤ 60 s',
+      met: first.ms <= 60_000,
+      note: `${first.photos} photos (a class: its 9 fixture photos and a mirror image of its first); ${describe(first)}; model loaded before the clock (${e.note})`,
+    });
+    what = 'head-only retrain after adding 1 photo';
+    ctx.log(`chromium training: ${what}`);
+    const again = await call(page, 10 * MINUTE, 'engineTrain', { ...base, extra: 1, fineTuneEpochs: 0 });
+    ctx.rows.push({
+      group,
+      what,
+      stat: summarize([again.ms]),
+      goal: '≤ 2 s',
+      met: again.ms <= 2000,
+      note: `${again.photos} photos; ${describe(again)}`,
+    });
+    what = 'one block5 fine-tuning epoch';
+    ctx.log(`chromium training: ${what}`);
+    const ft = await call(page, 15 * MINUTE, 'engineTrain', { ...base, extra: 1, fineTuneEpochs: 1 });
+    ctx.rows.push({
+      group,
+      what,
+      stat: summarize([ft.phases.finetune]),
+      note: `the fine-tune phase of a train() call with fineTune { epochs: 1 } (whole call ${sec(ft.ms)}: ${describe(ft)})`,
+    });
+    await memoryRow(
+      ctx,
+      b,
+      TRAIN_MEMORY,
+      "from the page's start (peaks reset): loadModel, then the three train() calls",
+    );
+  } catch (e) {
+    ctx.log(`  failed: ${errText(e)}`);
+    ctx.rows.push(failed(group, what, e));
+  } finally {
+    if (page) await call(page, STEP_MS, 'engineDispose').catch(() => undefined);
+    await closePage(page);
+  }
+}
+
 /** ONE live frame, int8, on WebGPU over SwiftShader; a separate browser; 3 minutes at most in all. */
 async function webgpuRow(ctx: Ctx): Promise<void> {
   const what = BROWSER.live('int8');
@@ -562,8 +800,8 @@ async function webgpuRow(ctx: Ctx): Promise<void> {
   }
 }
 
-/** Everything but WebGPU, in one browser: the WASM pages, the TF.js pages, the cold start. */
-async function wasmBrowser(ctx: Ctx): Promise<void> {
+/** Everything but WebGPU, in one browser: the WASM pages, the TF.js pages, the cold start, the Engine. */
+async function wasmBrowser(ctx: Ctx, only: BrowserPart): Promise<void> {
   let b: Launched | undefined;
   try {
     b = await launch();
@@ -575,11 +813,16 @@ async function wasmBrowser(ctx: Ctx): Promise<void> {
       value: (await b.browser.version()).replace(/^HeadlessChrome\//, ''),
       note: `crossOriginIsolated ${info.crossOriginIsolated}, hardwareConcurrency ${info.hardwareConcurrency}`,
     });
-    for (const threads of THREADS) {
-      for (const q of QUANTS) for (const withCam of [false, true]) await ortPage(ctx, b, threads, q, withCam);
+    if (only === 'all') {
+      for (const threads of THREADS) {
+        for (const q of QUANTS) for (const withCam of [false, true]) await ortPage(ctx, b, threads, q, withCam);
+      }
+      for (const threads of THREADS) await tfPage(ctx, b, threads);
     }
-    for (const threads of THREADS) await tfPage(ctx, b, threads);
+    // Stores the int8 bundle in IndexedDB, which the Engine rows then load.
     await coldRows(ctx, b);
+    await engineRows(ctx, b, only !== 'load');
+    if (only !== 'load') await trainingRows(ctx, b);
   } catch (e) {
     ctx.log(`chromium failed: ${errText(e)}`);
     ctx.rows.push(failed('browser', 'Chromium (headless)', e));
@@ -588,7 +831,18 @@ async function wasmBrowser(ctx: Ctx): Promise<void> {
   }
 }
 
-export async function browserRows(bundles: Bundles, runs: number, log: (s: string) => void): Promise<Row[]> {
+/**
+ * Which browser rows: all; 'engine': the cold start and the Engine rows (live frame, insight,
+ * training); 'load': the cold start, Engine.loadModel, the live frame and its peak memory.
+ */
+export type BrowserPart = 'all' | 'engine' | 'load';
+
+export async function browserRows(
+  bundles: Bundles,
+  runs: number,
+  log: (s: string) => void,
+  only: BrowserPart = 'all',
+): Promise<Row[]> {
   log('chromium: bundling the page, encoding the graphs');
   const server = await serve(await memFiles(bundles), {
     '/ort/': join(ROOT, 'node_modules/onnxruntime-web/dist'),
@@ -596,8 +850,8 @@ export async function browserRows(bundles: Bundles, runs: number, log: (s: strin
   });
   const ctx: Ctx = { bundles, runs, origin: server.origin, log, rows: [], live: new Map() };
   try {
-    await wasmBrowser(ctx);
-    await webgpuRow(ctx);
+    await wasmBrowser(ctx, only);
+    if (only === 'all') await webgpuRow(ctx);
   } finally {
     await server.close();
   }

@@ -9,6 +9,9 @@ export interface Row {
   stat?: Stat;
   /** A plain value (bytes, MB) where the row is not a timing. */
   value?: string;
+  /** The issue's goal for this row, and whether this run met it. */
+  goal?: string;
+  met?: boolean;
   note?: string;
 }
 
@@ -25,14 +28,15 @@ export function toMarkdown(rows: Row[], ratios: Ratio[], meta: Record<string, st
   const lines = [
     `Benchmark — ${meta.date} — ${meta.machine}`,
     '',
-    '| group | what | median | min | max | runs | note |',
-    '|---|---|---|---|---|---|---|',
+    '| group | what | median | min | max | runs | goal | met | note |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     const t = r.stat
       ? [ms(r.stat.median), ms(r.stat.min), ms(r.stat.max), String(r.stat.runs)]
       : [r.value ?? '', '', '', ''];
-    lines.push(`| ${r.group} | ${r.what} | ${t.join(' | ')} | ${r.note ?? ''} |`);
+    const met = r.met === undefined ? '' : r.met ? 'yes' : 'no';
+    lines.push(`| ${r.group} | ${r.what} | ${t.join(' | ')} | ${r.goal ?? ''} | ${met} | ${r.note ?? ''} |`);
   }
   lines.push('', '| ratio | value | goal | met |', '|---|---|---|---|');
   for (const q of ratios)

@@ -2,7 +2,9 @@
  * `npm run bench`: convlens beside onnxruntime-node (native) and, in headless Chromium,
  * TensorFlow.js — same machine, same run, same weights. Prints the table and the ratios and
  * writes .bench/latest.{json,md}. `--quick` uses fewer runs (3) for a smoke check;
- * `--only=node` or `--only=browser` runs one half (the ratios that need the other half are left out).
+ * `--only=node` or `--only=browser` runs one half (the ratios that need the other half are left out);
+ * `--only=engine` runs just the browser's cold start and Engine rows (live frame, insight, training);
+ * `--only=load` just the cold start, Engine.loadModel, the live frame and its peak memory.
  */
 import { VGG16 } from '../../src/core/vgg16/spec';
 import { BROWSER, browserRows } from './browser';
@@ -13,8 +15,9 @@ import { writeReport } from './report';
 const t0 = performance.now();
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-if (only !== undefined && only !== 'node' && only !== 'browser') {
-  process.stderr.write(`--only=${only}: expected --only=node or --only=browser\n`);
+const ONLY = ['node', 'browser', 'engine', 'load'];
+if (only !== undefined && !ONLY.includes(only)) {
+  process.stderr.write(`--only=${only}: expected one of ${ONLY.map((o) => `--only=${o}`).join(', ')}\n`);
   process.exit(2);
 }
 const runs = quick ? 3 : 5;
@@ -32,8 +35,11 @@ for (const q of ['int8', 'fp32'] as const) {
       note: `${p.shards.length} shards`,
     });
 }
-if (only !== 'browser') rows.push(...(await nodeRows(bundles, runs, log)));
-if (only !== 'node') rows.push(...(await browserRows(bundles, runs, log)));
+if (only === undefined || only === 'node') rows.push(...(await nodeRows(bundles, runs, log)));
+if (only !== 'node') {
+  const part = only === 'engine' || only === 'load' ? only : 'all';
+  rows.push(...(await browserRows(bundles, runs, log, part)));
+}
 
 const find = (group: string, what: string) =>
   rows.find((r) => r.group.startsWith(group) && r.what === what)?.stat?.median;
@@ -45,7 +51,7 @@ const ratio = (
   goal: string,
   met: (v: number) => boolean,
 ) => {
-  if (num && den) ratios.push({ what, value: num / den, goal, met: met(num / den) });
+  if (num && den) ratios.push({ what, value: num / den, ...(goal ? { goal, met: met(num / den) } : {}) });
 };
 const nativeFwd = find('onnxruntime-node', 'forward + top-5, fp32');
 for (const q of ['fp32', 'int8']) {
@@ -91,6 +97,29 @@ for (const q of ['int8', 'fp32'] as const) {
     find(BROWSER.wasm(2), BROWSER.forward(q)),
     '≤ 1.05',
     (v) => v <= 1.05,
+  );
+}
+
+ratio(
+  'Grad-CAM++ overhead over Grad-CAM (Engine.explain, block5_conv3, Chromium WASM 2 threads, int8)',
+  find(BROWSER.insight, 'explain, gradcam++, block5_conv3'),
+  find(BROWSER.insight, 'explain, gradcam, block5_conv3'),
+  '',
+  () => true,
+);
+for (const layer of ['block1_conv1', 'block5_conv3']) {
+  const rows8 = rows.find(
+    (r) =>
+      r.group === BROWSER.insight &&
+      r.what.startsWith(`filter picture (40 steps), ${layer}, `) &&
+      !r.what.includes('one at a time'),
+  );
+  ratio(
+    `filter pictures one at a time / batched, per filter (${layer})`,
+    find(BROWSER.insight, `filter picture (40 steps), ${layer}, one at a time: per filter`),
+    rows8?.stat?.median,
+    '',
+    () => true,
   );
 }
 

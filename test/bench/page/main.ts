@@ -5,6 +5,16 @@
  * start by itself, at once.
  */
 import { coldStart, storeBundle } from './cold';
+import {
+  engineActivations,
+  engineAnalyze,
+  engineDispose,
+  engineExplain,
+  engineFilters,
+  engineLoad,
+  enginePhotos,
+  engineTrain,
+} from './engine';
 import { page } from './globals';
 import { ortInit, ortRelease, ortRun, ortSession } from './ort';
 import type { BenchPage, ColdMode, PageInfo } from './protocol';
@@ -36,6 +46,14 @@ const bench: BenchPage = {
   tfRun,
   tfDispose,
   store: storeBundle,
+  engineLoad,
+  enginePhotos,
+  engineAnalyze,
+  engineActivations,
+  engineExplain,
+  engineFilters,
+  engineTrain,
+  engineDispose,
 };
 const q = new URLSearchParams(page.location.search);
 const cold = q.get('cold');

@@ -4,6 +4,7 @@
  * Timings are measured in the page with performance.now(); Node only collects them.
  */
 import type { Quantization } from '../../../src/core/bundle/manifest';
+import type { CamMethod } from '../../../src/core/insight';
 
 export type Quant = Quantization;
 export type Ep = 'wasm' | 'webgpu';
@@ -105,6 +106,77 @@ export interface ColdResult {
   error?: string;
 }
 
+/** A photo served as raw RGBA (test/fixtures/photos, decoded by the driver). */
+export interface PhotoEntry {
+  id: string;
+  className: string;
+  url: string;
+  width: number;
+  height: number;
+  /** Set on the photos kept back to be added later (0, 1, …): not in the first training set. */
+  extra?: number;
+}
+
+export interface EngineLoadRequest {
+  /** The bundle's id in IndexedDB (stored by `store`). */
+  id: string;
+  threads: number;
+}
+
+export interface EngineLoadResult {
+  /** Engine.init + Engine.loadModel. */
+  ms: number;
+  threads: number;
+  /** Milliseconds from the start to each progress phase of loadModel. */
+  phases: Record<string, number>;
+}
+
+/** The first call (graph and session built on first use) and the timed calls after the warm-up. */
+export interface EngineTimed {
+  firstMs: number;
+  samples: number[];
+  dims?: number[];
+}
+
+export interface EngineExplainRequest {
+  cams: CamMethod[];
+  layer?: string;
+  runs: number;
+  warmup: number;
+}
+
+export interface EngineFiltersRequest {
+  layer: string;
+  filters: number[];
+  /** Filters per session run. */
+  batch: number;
+  steps: number;
+}
+
+export interface EngineTrainRequest {
+  /** The first N photos of each class (of the photos not marked `extra`). */
+  perClass: number;
+  /** How many of the `extra` photos to add. */
+  extra: number;
+  variants: number;
+  /** Fine-tune block5 for this many epochs after the head (0: off). */
+  fineTuneEpochs: number;
+}
+
+export interface EngineTrainResult {
+  /** The whole Engine.train call. */
+  ms: number;
+  photos: number;
+  /** Feature rows (photo × variant) the run used, and how many it had to compute (the rest were cached). */
+  features: number;
+  extracted: number;
+  /** The trainer's own split (TrainResult.ms). */
+  phases: { extract: number; head: number; finetune: number };
+  epochs: number;
+  status: string;
+  accuracy?: number;
+}
+
 /** The driver on `globalThis.bench`. */
 export interface BenchPage {
   info(): Promise<PageInfo>;
@@ -124,6 +196,19 @@ export interface BenchPage {
   tfDispose(): void;
   /** Stores a bundle in IndexedDB exactly as the app's library does (manifest, shards, ready record). */
   store(request: StoreRequest): Promise<number>;
+  /** The real Engine (workers/engine/engine.ts) over the IndexedDB store: init + loadModel. */
+  engineLoad(request: EngineLoadRequest): Promise<EngineLoadResult>;
+  /** Fetches the photos (raw RGBA) into the page; the first is the frame of the insight rows. */
+  enginePhotos(indexUrl: string): Promise<{ count: number; first: string }>;
+  engineAnalyze(request: {
+    runs: number;
+    warmup: number;
+  }): Promise<RunResult & { split: { preprocess: number; run: number }[] }>;
+  engineActivations(request: { layer: string; runs: number; warmup: number }): Promise<EngineTimed>;
+  engineExplain(request: EngineExplainRequest): Promise<Record<string, EngineTimed>>;
+  engineFilters(request: EngineFiltersRequest): Promise<EngineTimed>;
+  engineTrain(request: EngineTrainRequest): Promise<EngineTrainResult>;
+  engineDispose(): Promise<void>;
   /** Set when the page was opened with `?cold=base|full&id=…`: the cold start, started by the page itself. */
   cold?: Promise<ColdResult>;
 }

@@ -1,0 +1,191 @@
+/**
+ * The real engine in the benchmark page: workers/engine/engine.ts's Engine over the app's IndexedDB
+ * store (the bundle stored by `store`, as the library does), on onnxruntime-web WASM. The training
+ * and insight rows time its public methods, as the PWA's worker calls them (without Comlink).
+ */
+import { Engine } from '../../../workers/engine/engine';
+import { LibraryConnection } from '../../../workers/engine/library/connection';
+import { IdbBundleStore } from '../../../workers/engine/library/store';
+import type { CamMethod, RgbaFrame, TrainingPhoto } from '../../../workers/engine/protocol';
+import { fetchBytes, ortEnv } from './ort';
+import type {
+  EngineExplainRequest,
+  EngineFiltersRequest,
+  EngineLoadRequest,
+  EngineLoadResult,
+  EngineTimed,
+  EngineTrainRequest,
+  EngineTrainResult,
+  PhotoEntry,
+  RunResult,
+} from './protocol';
+
+let engine: Engine | undefined;
+let photos: { entry: PhotoEntry; frame: RgbaFrame }[] = [];
+let frame: RgbaFrame | undefined;
+
+function loaded(): Engine {
+  if (!engine) throw new Error('no engine: call engineLoad first');
+  return engine;
+}
+
+/** Engine.init (WASM, `threads`) and loadModel from IndexedDB, timed in the page. */
+export async function engineLoad(r: EngineLoadRequest): Promise<EngineLoadResult> {
+  ortEnv(r.threads);
+  const t0 = performance.now();
+  engine = new Engine({ store: new IdbBundleStore(new LibraryConnection()), maxThreads: () => r.threads });
+  const backend = await engine.init({ device: 'wasm', threads: r.threads });
+  const phases: Record<string, number> = {};
+  await engine.loadModel(r.id, (p) => (phases[p.phase] = performance.now() - t0));
+  return { ms: performance.now() - t0, threads: backend.threads, phases };
+}
+
+/** The photos (raw RGBA, served by the driver) into page memory; the first is the insight rows' frame. */
+export async function enginePhotos(indexUrl: string): Promise<{ count: number; first: string }> {
+  const index = JSON.parse(new TextDecoder().decode(await fetchBytes(indexUrl))) as PhotoEntry[];
+  photos = await Promise.all(
+    index.map(async (entry) => ({
+      entry,
+      frame: { width: entry.width, height: entry.height, data: await fetchBytes(entry.url) },
+    })),
+  );
+  frame = photos[0]?.frame;
+  return { count: photos.length, first: frame ? `${frame.width}×${frame.height} photo` : 'no photo' };
+}
+
+async function timed(fn: () => Promise<unknown>, runs: number, warmup: number): Promise<EngineTimed> {
+  const t0 = performance.now();
+  await fn();
+  const firstMs = performance.now() - t0;
+  for (let i = 1; i < warmup; i++) await fn();
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await fn();
+    samples.push(performance.now() - t);
+  }
+  return { firstMs, samples };
+}
+
+function theFrame(): RgbaFrame {
+  if (!frame) throw new Error('no frame: call enginePhotos first');
+  return frame;
+}
+
+/** Engine.analyze (the live frame) on the first photo; `split`: its own preprocess / run times per call. */
+export async function engineAnalyze(r: {
+  runs: number;
+  warmup: number;
+}): Promise<RunResult & { split: { preprocess: number; run: number }[] }> {
+  const e = loaded();
+  const f = theFrame();
+  let top: number[] = [];
+  const split: { preprocess: number; run: number }[] = [];
+  const t = await timed(
+    async () => {
+      const a = await e.analyze(f);
+      top = a.top5.map((p) => p.index);
+      split.push({ preprocess: a.ms.preprocess, run: a.ms.run });
+    },
+    r.runs,
+    Math.max(1, r.warmup),
+  );
+  return { samples: t.samples, top, topValues: [], split: split.slice(-r.runs) };
+}
+
+/** Engine.activations of one layer (its first call builds the graph and session). */
+export async function engineActivations(r: { layer: string; runs: number; warmup: number }): Promise<EngineTimed> {
+  const e = loaded();
+  const f = theFrame();
+  let dims: number[] = [];
+  const t = await timed(async () => (dims = (await e.activations(f, r.layer)).dims), r.runs, Math.max(1, r.warmup));
+  return { ...t, dims };
+}
+
+/**
+ * Engine.explain with each CAM method, the methods interleaved run by run (so a load change on the
+ * machine hits them alike): each method's first call, then `runs` timed rounds.
+ */
+export async function engineExplain(r: EngineExplainRequest): Promise<Record<string, EngineTimed>> {
+  const e = loaded();
+  const f = theFrame();
+  const out: Record<string, EngineTimed> = {};
+  const once = async (cam: CamMethod) => {
+    const t = performance.now();
+    const dims = (await e.explain(f, { cam, layer: r.layer })).heatmap.dims;
+    return { ms: performance.now() - t, dims };
+  };
+  for (const cam of r.cams) {
+    const first = await once(cam);
+    out[cam] = { firstMs: first.ms, samples: [], dims: first.dims };
+    for (let i = 1; i < r.warmup; i++) await once(cam);
+  }
+  for (let i = 0; i < r.runs; i++) for (const cam of r.cams) out[cam]!.samples.push((await once(cam)).ms);
+  return out;
+}
+
+/** Engine.filters once (the ascent graph's session is built beforehand by a 1-step warm-up). */
+export async function engineFilters(r: EngineFiltersRequest): Promise<EngineTimed> {
+  const e = loaded();
+  const settings = { steps: r.steps };
+  const tw = performance.now();
+  await e.filters({ layer: r.layer, filters: r.filters.slice(0, r.batch), batch: r.batch, settings: { steps: 1 } });
+  const firstMs = performance.now() - tw;
+  const t0 = performance.now();
+  const out = await e.filters({ layer: r.layer, filters: r.filters, batch: r.batch, settings });
+  const ms = performance.now() - t0;
+  return { firstMs, samples: [ms], dims: [out.pictures.length, out.settings.size] };
+}
+
+/**
+ * Engine.train on the first `perClass` photos of each class (plus the `extra` photos), timed from the
+ * call to its result, with the time of each phase from the progress events.
+ */
+export async function engineTrain(r: EngineTrainRequest): Promise<EngineTrainResult> {
+  const e = loaded();
+  const classes = [...new Set(photos.map((p) => p.entry.className))];
+  const chosen = photos.filter(
+    (p) =>
+      p.entry.extra === undefined &&
+      photos.filter((q) => q.entry.className === p.entry.className).indexOf(p) < r.perClass,
+  );
+  for (const p of photos) if (p.entry.extra !== undefined && p.entry.extra < r.extra) chosen.push(p);
+  const list: TrainingPhoto[] = chosen.map((p) => ({
+    id: p.entry.id,
+    label: classes.indexOf(p.entry.className),
+    image: p.frame,
+  }));
+  let cached: number | undefined;
+  let total = 0;
+  const t0 = performance.now();
+  const result = await e.train(
+    {
+      classes,
+      photos: list,
+      variants: r.variants,
+      seed: 1,
+      ...(r.fineTuneEpochs ? { fineTune: { epochs: r.fineTuneEpochs, patience: r.fineTuneEpochs } } : {}),
+    },
+    (p) => {
+      if (p.phase !== 'extract') return;
+      cached ??= p.done;
+      total = p.total;
+    },
+  );
+  const ms = performance.now() - t0;
+  return {
+    ms,
+    photos: list.length,
+    features: total,
+    extracted: total - (cached ?? 0),
+    phases: result.ms,
+    epochs: result.history.length,
+    status: result.status,
+    ...(result.validation ? { accuracy: result.validation.accuracy } : {}),
+  };
+}
+
+export async function engineDispose(): Promise<void> {
+  await engine?.dispose();
+  engine = undefined;
+}
