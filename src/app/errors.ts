@@ -84,6 +84,8 @@ const TABLE: Readonly<Record<string, { title: string; hint?: string; reload?: bo
     title: 'This classifier belongs to another model',
     hint: 'Load the base model it was trained on, or train it again on this one.',
   },
+  ClassifierNotFoundError: { title: 'Classifier not stored', hint: 'It was deleted, maybe in another tab.' },
+  NoCameraError: { title: 'No camera picture', hint: 'Allow the camera, or retry it.' },
   // vision and insight
   ImageShapeError: { title: 'Cannot read this image' },
   UnknownLayerError: { title: 'No such layer in this model' },

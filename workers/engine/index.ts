@@ -6,7 +6,32 @@ import * as Comlink from 'comlink';
 import * as ort from 'onnxruntime-web';
 import { Engine } from './engine';
 import { IdbModelLibrary } from './library/library';
-import type { AnalyzeOptions, AnalyzeResult, FrameInput, RgbaFrame } from './protocol';
+import { IdbFeatureCache } from './library/feature-cache';
+import {
+  activationsTransfer,
+  deletionTransfer,
+  explanationTransfer,
+  filtersTransfer,
+  type Transferring,
+} from './insight-transfer';
+import type {
+  ActivationMaps,
+  AnalyzeOptions,
+  AnalyzeResult,
+  DeletionRequest,
+  DeletionResult,
+  ExplainOptions,
+  Explanation,
+  FilterRequest,
+  FilterResult,
+  ProgressFn,
+  FrameInput,
+  RgbaFrame,
+  TrainCheckpointFn,
+  TrainingRequest,
+  TrainProgressFn,
+  TrainResult,
+} from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -65,12 +90,59 @@ class WorkerEngine extends Engine {
     const out = { ...result, heatmap: { ...result.heatmap, data } };
     return Comlink.transfer(out, [data.buffer]);
   }
+
+  /** The classifier file comes back transferred (a copy: the engine keeps its own for exportClassifier). */
+  override async train(
+    request: TrainingRequest,
+    onProgress?: TrainProgressFn,
+    onCheckpoint?: TrainCheckpointFn,
+  ): Promise<TrainResult> {
+    const result = await super.train(request, onProgress, onCheckpoint);
+    if (!result.classifier) return result;
+    const classifier = result.classifier.slice();
+    return Comlink.transfer({ ...result, classifier }, [classifier.buffer]);
+  }
+
+  override async exportClassifier(): Promise<Uint8Array> {
+    const bytes = (await super.exportClassifier()).slice();
+    return Comlink.transfer(bytes, [bytes.buffer]);
+  }
+
+  // ---- insight: channel maps, filter pictures and heatmaps come back transferred, not copied ----
+
+  override async activations(frame: FrameInput, layer: string): Promise<ActivationMaps> {
+    return send(activationsTransfer(await super.activations(frame, layer)));
+  }
+
+  override async filters(request: FilterRequest, onProgress?: ProgressFn): Promise<FilterResult> {
+    return send(filtersTransfer(await super.filters(request, onProgress)));
+  }
+
+  override async explain(frame: FrameInput, options?: ExplainOptions): Promise<Explanation> {
+    return send(explanationTransfer(await super.explain(frame, options)));
+  }
+
+  override async deletion(frame: FrameInput, request?: DeletionRequest): Promise<DeletionResult> {
+    return send(deletionTransfer(await super.deletion(frame, request)));
+  }
 }
+
+const send = <T>({ value, transfer }: Transferring<T>): T => Comlink.transfer(value, transfer);
 
 const library = new IdbModelLibrary({
   // Told to the page outside Comlink: the UI asks the user to reload (reliability row 12).
   onDbEvent: (event) => self.postMessage(event),
 });
 
-const engine = new WorkerEngine({ store: library.store, library, toRgba, hasWebGpu, maxThreads });
+const featureCache = new IdbFeatureCache();
+const engine = new WorkerEngine({
+  store: library.store,
+  library,
+  toRgba,
+  hasWebGpu,
+  maxThreads,
+  // Training features survive reloads in their own database (the page keeps photos and checkpoints).
+  featureCache,
+  forgetFeatures: (photoIds) => featureCache.forget(photoIds),
+});
 Comlink.expose(engine);

@@ -1,13 +1,512 @@
-/** The training screen's effects (issue 4): classes, photos, training runs, classifiers. */
+/**
+ * The training screen's effects (issue 4): classes and photos in IndexedDB, captures from the camera,
+ * training runs in the engine worker (progress, per-epoch checkpoints kept for resuming after a
+ * reload), the stored classifiers and which one the live view uses. Platform pieces come in as
+ * TrainDeps, so tests run it in Node with fakes.
+ */
+import * as Comlink from 'comlink';
+import type { TrainingRequest, TrainProgress, TrainState } from '../../../workers/engine/protocol';
+import { isCrash } from '../bridge/bridge';
+import { toAppError, type AppError } from '../errors';
 import type { FeatureContext } from '../feature';
+import { browserTrainDeps, PHOTO_SIDE } from './browser';
+import {
+  DEFAULT_TRAIN_SETTINGS,
+  selectActiveClassifier,
+  selectRunning,
+  selectTrainBlocker,
+  type ClassifierEntry,
+  type PhotoView,
+  type TrainSettings,
+} from './state';
+import type { ClassifierRecord, PhotoRecord, RunRequest, TrainStore } from './store';
+
+export type TrainStoreLike = Pick<
+  TrainStore,
+  | 'classes'
+  | 'putClass'
+  | 'deleteClass'
+  | 'photos'
+  | 'photo'
+  | 'putPhoto'
+  | 'deletePhoto'
+  | 'classifiers'
+  | 'classifier'
+  | 'putClassifier'
+  | 'deleteClassifier'
+  | 'checkpoint'
+  | 'putCheckpoint'
+>;
+
+/** A bitmap as the controller uses it (ImageBitmap in the browser). */
+export type Bitmap = ImageBitmap;
+
+export interface TrainDeps {
+  store: TrainStoreLike;
+  /** Encode a still (and close it). */
+  encode(bitmap: Bitmap): Promise<{ bytes: Uint8Array; type: string }>;
+  /** A stored picture as a bitmap for the engine. */
+  decode(bytes: Uint8Array, type: string): Promise<Bitmap>;
+  /** A picked file as a bitmap whose short side is at most `side`. */
+  decodeFile(file: Blob, side: number): Promise<Bitmap>;
+  url(bytes: Uint8Array, type: string): string;
+  revoke(url: string): void;
+  download(bytes: Uint8Array, name: string): void;
+  id(): string;
+  wait(ms: number): Promise<void>;
+  /** Wall-clock milliseconds (creation dates survive reloads, unlike performance.now). */
+  clock(): number;
+}
+
+export const SETTINGS_KEY = 'convlens:train-settings';
+export const ACTIVE_KEY = 'convlens:train-active';
+/** Pause between two photos of a burst, and the most photos one burst takes. */
+export const BURST_MS = 250;
+export const BURST_MAX = 30;
+
+const PALETTE = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#42d4f4', '#f032e6', '#bfef45'];
+
+const inputError = (message: string) => ({ name: 'TrainingInputError', message });
 
 export class TrainController {
-  constructor(private readonly ctx: FeatureContext) {}
+  private deps: TrainDeps | undefined;
+  private loading: Promise<void> | undefined;
+  private readonly urls = new Map<string, string>();
+  private lastCreated = 0;
+  private modelInfo: unknown;
+  private readonly unsubscribe: () => void;
 
-  /** The view was shown. */
-  open(): void {
-    this.ctx.dispatch({ type: 'train/ready', ready: true });
+  constructor(
+    private readonly ctx: FeatureContext,
+    deps?: TrainDeps,
+  ) {
+    this.deps = deps;
+    // A model became ready (first load, another model, or a restarted worker): the engine forgot the
+    // classifier, so apply the chosen one again.
+    this.unsubscribe = ctx.store.subscribe((s) => {
+      if (s.model.status !== 'ready' || s.model.info === this.modelInfo) return;
+      this.modelInfo = s.model.info;
+      // Set once a classifier was trained, imported or switched off: the live view lists them.
+      if (this.ctx.settings.get(ACTIVE_KEY) !== undefined) void this.reapply();
+    });
   }
 
-  dispose(): void {}
+  private get d(): TrainDeps {
+    return (this.deps ??= browserTrainDeps());
+  }
+
+  private get state() {
+    return this.ctx.store.state.train;
+  }
+
+  private fail(err: unknown): void {
+    this.ctx.dispatch({ type: 'error/raise', error: toAppError(err) });
+  }
+
+  /** The view was shown: read the stored classes, photos, classifiers and checkpoint once. */
+  open(): Promise<void> {
+    this.loading ??= this.load().catch((err: unknown) => {
+      this.loading = undefined;
+      this.fail(err);
+    });
+    return this.loading;
+  }
+
+  private async load(): Promise<void> {
+    const store = this.d.store;
+    const [classes, photos, classifiers, checkpoint] = await Promise.all([
+      store.classes(),
+      store.photos(),
+      store.classifiers(),
+      store.checkpoint(),
+    ]);
+    this.lastCreated = Math.max(0, ...classes.map((c) => c.created), ...photos.map((p) => p.created));
+    this.ctx.dispatch({
+      type: 'train/loaded',
+      classes: classes.map(({ id, name, colour }) => ({ id, name, colour })),
+      photos: photos.map((p) => this.view(p)),
+      classifiers: classifiers.map(entry),
+      resumable: checkpoint !== undefined,
+      settings: this.storedSettings(),
+    });
+  }
+
+  private storedSettings(): TrainSettings {
+    try {
+      const raw = this.ctx.settings.get(SETTINGS_KEY);
+      return { ...DEFAULT_TRAIN_SETTINGS, ...(raw ? (JSON.parse(raw) as Partial<TrainSettings>) : {}) };
+    } catch {
+      return DEFAULT_TRAIN_SETTINGS;
+    }
+  }
+
+  private view(p: PhotoRecord): PhotoView {
+    let url = this.urls.get(p.id);
+    if (!url) {
+      url = this.d.url(p.bytes, p.type);
+      this.urls.set(p.id, url);
+    }
+    return { id: p.id, classId: p.classId, url };
+  }
+
+  private created(): number {
+    this.lastCreated = Math.max(this.d.clock(), this.lastCreated + 1);
+    return this.lastCreated;
+  }
+
+  // ---- classes and photos ----
+
+  async addClass(name: string, colour?: string): Promise<void> {
+    const clean = name.trim();
+    if (!clean) return this.fail(inputError('give the class a name'));
+    if (this.state.classes.some((c) => c.name === clean)) return this.fail(inputError(`'${clean}' already exists`));
+    const cls = {
+      id: this.d.id(),
+      name: clean,
+      colour: colour ?? PALETTE[this.state.classes.length % PALETTE.length]!,
+    };
+    try {
+      await this.d.store.putClass({ ...cls, created: this.created() });
+      this.ctx.dispatch({ type: 'train/class-added', cls });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** First press asks for confirmation (the photos go with the class), the second deletes. */
+  async removeClass(id: string): Promise<void> {
+    if (this.state.confirmRemove !== id) {
+      this.ctx.dispatch({ type: 'train/confirm-remove', id });
+      return;
+    }
+    try {
+      await this.d.store.deleteClass(id);
+      const gone = this.state.photos.filter((p) => p.classId === id).map((p) => p.id);
+      for (const p of gone) this.drop(p);
+      this.ctx.dispatch({ type: 'train/class-removed', id });
+      this.forgetFeatures(gone);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  cancelRemove(): void {
+    this.ctx.dispatch({ type: 'train/confirm-remove' });
+  }
+
+  selectClass(id: string): void {
+    this.ctx.dispatch({ type: 'train/class-selected', id });
+  }
+
+  private drop(photoId: string): void {
+    const url = this.urls.get(photoId);
+    if (url) this.d.revoke(url);
+    this.urls.delete(photoId);
+  }
+
+  /** The worker's cached features of deleted photos are of no further use (best effort). */
+  private forgetFeatures(photoIds: string[]): void {
+    if (!photoIds.length) return;
+    this.ctx
+      .engine((r) => r.forgetFeatures(photoIds))
+      .catch((err: unknown) => console.warn('could not drop cached features', err));
+  }
+
+  private async keep(classId: string, bitmap: Bitmap): Promise<void> {
+    const { bytes, type } = await this.d.encode(bitmap);
+    const record: PhotoRecord = { id: this.d.id(), classId, bytes, type, created: this.created() };
+    await this.d.store.putPhoto(record);
+    this.ctx.dispatch({ type: 'train/photo-added', photo: this.view(record) });
+  }
+
+  /** One still from the live camera into the selected class; false when there was none. */
+  async capture(classId = this.state.selected): Promise<boolean> {
+    if (!classId) return false;
+    try {
+      const still = await this.ctx.grabStill(PHOTO_SIDE);
+      if (!still) {
+        this.fail({ name: 'NoCameraError', message: 'the camera is not running: no photo taken' });
+        return false;
+      }
+      await this.keep(classId, still);
+      return true;
+    } catch (err) {
+      this.fail(err);
+      return false;
+    }
+  }
+
+  /** Hold to burst: a photo now, then one every BURST_MS until stopBurst (at most BURST_MAX). */
+  async startBurst(classId = this.state.selected): Promise<void> {
+    if (!classId || this.state.capturing) return;
+    this.ctx.dispatch({ type: 'train/capturing', capturing: true });
+    for (let n = 0; n < BURST_MAX && this.state.capturing; n++) {
+      if (!(await this.capture(classId))) break;
+      await this.d.wait(BURST_MS);
+    }
+    this.ctx.dispatch({ type: 'train/capturing', capturing: false });
+  }
+
+  stopBurst(): void {
+    this.ctx.dispatch({ type: 'train/capturing', capturing: false });
+  }
+
+  async addFiles(files: readonly Blob[], classId = this.state.selected): Promise<void> {
+    if (!classId) return;
+    for (const file of files) {
+      try {
+        await this.keep(classId, await this.d.decodeFile(file, PHOTO_SIDE));
+      } catch (err) {
+        this.fail(err);
+      }
+    }
+  }
+
+  async deletePhoto(id: string): Promise<void> {
+    try {
+      await this.d.store.deletePhoto(id);
+      this.drop(id);
+      this.ctx.dispatch({ type: 'train/photo-removed', id });
+      this.forgetFeatures([id]);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  setSettings(settings: Partial<TrainSettings>): void {
+    this.ctx.dispatch({ type: 'train/settings', settings });
+    this.ctx.settings.set(SETTINGS_KEY, JSON.stringify(this.state.settings));
+  }
+
+  // ---- training ----
+
+  /** Train on every stored photo with the current settings (a fresh run). */
+  async train(): Promise<void> {
+    await this.open();
+    const s = this.ctx.store.state;
+    const blocker = selectTrainBlocker(s.train);
+    if (blocker) return this.fail(inputError(blocker));
+    if (s.model.status !== 'ready') return;
+    const index = new Map(s.train.classes.map((c, i) => [c.id, i]));
+    const req: RunRequest = {
+      modelId: s.model.id,
+      classes: s.train.classes.map((c) => c.name),
+      photos: s.train.photos.map((p) => ({ id: p.id, label: index.get(p.classId)! })),
+      settings: s.train.settings,
+    };
+    await this.run(req, undefined);
+  }
+
+  /** Continue the stored checkpoint's run (same photos, classes and settings). */
+  async resume(): Promise<void> {
+    await this.open();
+    const checkpoint = await this.d.store.checkpoint().catch(() => undefined);
+    if (!checkpoint) {
+      this.ctx.dispatch({ type: 'train/resumable', resumable: false });
+      return this.train();
+    }
+    await this.run(checkpoint.request, checkpoint.state);
+  }
+
+  private async run(req: RunRequest, resume: TrainState | undefined): Promise<void> {
+    if (selectRunning(this.state)) return;
+    this.ctx.dispatch({ type: 'train/run-start', resumed: resume !== undefined, classes: req.classes });
+    try {
+      if (!resume) await this.setCheckpoint(undefined);
+      const photos = await Promise.all(
+        req.photos.map(async ({ id, label }) => {
+          const rec = await this.d.store.photo(id);
+          if (!rec)
+            throw { name: 'TrainStateMismatchError', message: 'a photo of the saved training was deleted' } as AppError;
+          return { id, label, image: await this.d.decode(rec.bytes, rec.type) };
+        }),
+      );
+      const { head, fineTune, variants, epochs, patience } = req.settings;
+      const request: TrainingRequest = {
+        classes: req.classes,
+        photos,
+        head,
+        fineTune,
+        variants,
+        epochs,
+        patience,
+        resume,
+      };
+      const onProgress = Comlink.proxy((progress: TrainProgress) =>
+        this.ctx.dispatch({ type: 'train/progress', progress }),
+      );
+      const onCheckpoint = Comlink.proxy((state: TrainState) => this.setCheckpoint({ request: req, state }));
+      const moved = Comlink.transfer(
+        request,
+        photos.map((p) => p.image),
+      );
+      const result = await this.ctx.engine((r) => r.train(moved, onProgress, onCheckpoint));
+      if (result.status === 'cancelled') {
+        if (result.state) await this.setCheckpoint({ request: req, state: result.state });
+        this.ctx.dispatch({ type: 'train/run-done', status: 'cancelled', history: result.history });
+        return;
+      }
+      await this.setCheckpoint(undefined);
+      const record: ClassifierRecord = {
+        id: this.d.id(),
+        name: req.classes.join(' · '),
+        created: new Date(this.d.clock()).toISOString(),
+        modelId: req.modelId,
+        classes: req.classes,
+        head: head,
+        fineTuned: result.chosen === 'fine-tuned',
+        valAcc: result.validation?.on === 'validation' ? result.validation.accuracy : undefined,
+        bytes: result.classifier!,
+      };
+      await this.d.store.putClassifier(record);
+      this.ctx.dispatch({ type: 'train/classifier-added', entry: entry(record) });
+      const better = isBetter(record, selectActiveClassifier(this.state));
+      if (better) await this.activate(record);
+      this.ctx.dispatch({
+        type: 'train/run-done',
+        status: 'done',
+        history: result.history,
+        validation: result.validation,
+        chosen: result.chosen,
+        outcome: better ? 'new' : 'kept-previous',
+      });
+    } catch (err) {
+      this.ctx.dispatch({ type: 'train/run-failed' });
+      this.fail(err);
+    }
+  }
+
+  private async setCheckpoint(c: { request: RunRequest; state: TrainState } | undefined): Promise<void> {
+    await this.d.store.putCheckpoint(c && { ...c, at: this.d.clock() });
+    this.ctx.dispatch({ type: 'train/resumable', resumable: c !== undefined });
+  }
+
+  /** Stop after the current step; the run ends 'cancelled' with a checkpoint to resume from. */
+  async cancel(): Promise<void> {
+    if (this.state.run?.status !== 'running') return;
+    this.ctx.dispatch({ type: 'train/cancel' });
+    await this.ctx.engine((r) => r.cancelTraining()).catch((err: unknown) => isCrash(err) || this.fail(err));
+  }
+
+  // ---- classifiers ----
+
+  private async activate(record: ClassifierRecord): Promise<void> {
+    const bytes = record.bytes.slice();
+    await this.ctx.engine((r) => r.useClassifier(Comlink.transfer(bytes, [bytes.buffer])));
+    this.ctx.settings.set(ACTIVE_KEY, record.id);
+    this.ctx.dispatch({ type: 'train/active', id: record.id });
+    this.ctx.dispatch({ type: 'live/choose', choice: 'auto' });
+  }
+
+  /** Make the live view use a stored classifier, or ImageNet again (undefined). */
+  async useClassifier(id: string | undefined): Promise<void> {
+    try {
+      if (id === undefined) {
+        this.ctx.settings.set(ACTIVE_KEY, '');
+        this.ctx.dispatch({ type: 'train/active' });
+        this.ctx.dispatch({ type: 'live/choose', choice: 'auto' });
+        await this.ctx.engine((r) => r.useClassifier(null));
+        return;
+      }
+      const record = await this.d.store.classifier(id);
+      if (!record)
+        throw { name: 'ClassifierNotFoundError', message: 'that classifier is no longer stored' } as AppError;
+      await this.activate(record);
+    } catch (err) {
+      if (!isCrash(err)) this.fail(err);
+    }
+  }
+
+  private async reapply(): Promise<void> {
+    await this.open();
+    const id = this.ctx.settings.get(ACTIVE_KEY);
+    if (!id) return;
+    try {
+      const record = await this.d.store.classifier(id);
+      const s = this.ctx.store.state;
+      if (!record || s.model.status !== 'ready' || record.modelId !== s.model.id) {
+        this.ctx.dispatch({ type: 'train/active' });
+        return;
+      }
+      await this.activate(record);
+    } catch (err) {
+      this.ctx.dispatch({ type: 'train/active' });
+      if (!isCrash(err)) this.fail(err);
+    }
+  }
+
+  async deleteClassifier(id: string): Promise<void> {
+    try {
+      if (this.state.active === id) await this.useClassifier(undefined);
+      await this.d.store.deleteClassifier(id);
+      this.ctx.dispatch({ type: 'train/classifier-removed', id });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  async exportClassifier(id: string): Promise<void> {
+    try {
+      const record = await this.d.store.classifier(id);
+      if (!record)
+        throw { name: 'ClassifierNotFoundError', message: 'that classifier is no longer stored' } as AppError;
+      const slug = record.name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'my';
+      this.d.download(record.bytes, `${slug}.classifier`);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Check a classifier file against the loaded base (the engine validates everything), keep it and use it. */
+  async importClassifier(file: { name: string; arrayBuffer(): Promise<ArrayBuffer> }): Promise<void> {
+    try {
+      const s = this.ctx.store.state;
+      if (s.model.status !== 'ready') return;
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      const copy = bytes.slice();
+      const info = await this.ctx.engine((r) => r.useClassifier(Comlink.transfer(copy, [copy.buffer])));
+      if (!info) return;
+      const record: ClassifierRecord = {
+        id: this.d.id(),
+        name: file.name.replace(/\.classifier$/i, '') || 'imported',
+        created: new Date(this.d.clock()).toISOString(),
+        modelId: s.model.id,
+        classes: info.classes,
+        head: info.head,
+        fineTuned: info.fineTuned,
+        valAcc: info.metrics?.valAcc,
+        bytes,
+      };
+      await this.d.store.putClassifier(record);
+      this.ctx.dispatch({ type: 'train/classifier-added', entry: entry(record) });
+      this.ctx.settings.set(ACTIVE_KEY, record.id);
+      this.ctx.dispatch({ type: 'train/active', id: record.id });
+      this.ctx.dispatch({ type: 'live/choose', choice: 'auto' });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  dispose(): void {
+    this.unsubscribe();
+    this.stopBurst();
+    for (const url of this.urls.values()) this.deps?.revoke(url);
+    this.urls.clear();
+  }
+}
+
+function entry(r: ClassifierRecord): ClassifierEntry {
+  const { bytes, ...rest } = r;
+  return { ...rest, bytes: bytes.length };
+}
+
+/**
+ * The last good classifier stays until a new one is better: only a previous one for the same classes,
+ * with a known and higher validation accuracy, is kept over the new one.
+ */
+export function isBetter(next: ClassifierRecord, previous: ClassifierEntry | undefined): boolean {
+  if (!previous || previous.modelId !== next.modelId) return true;
+  if (previous.classes.join('\n') !== next.classes.join('\n')) return true;
+  if (previous.valAcc === undefined || next.valAcc === undefined) return true;
+  return next.valAcc >= previous.valAcc;
 }

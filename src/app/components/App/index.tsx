@@ -50,12 +50,65 @@ export function App({ controller, reload = () => location.reload() }: AppProps) 
       onTogglePause: () => controller.togglePause(),
       onSwitchCamera: () => controller.switchCamera(),
       onSave: () => void controller.saveOverlay(),
+      onClassifier: (id) => void controller.train.useClassifier(id),
     }),
     [controller],
   );
 
-  const train = useMemo<TrainScreenActions>(() => ({}), [controller]);
-  const insight = useMemo<InsightScreenActions>(() => ({}), [controller]);
+  const train = useMemo<TrainScreenActions>(() => {
+    const t = controller.train;
+    return {
+      onVideo: (video) => controller.attachVideo(video),
+      onVideoSize: (w, h) => controller.videoSize(w, h),
+      onRetryCamera: () => controller.retryCamera(),
+      onAddClass: (name, colour) => void t.addClass(name, colour),
+      onRemoveClass: (id) => void t.removeClass(id),
+      onCancelRemoveClass: () => t.cancelRemove(),
+      onSelectClass: (id) => t.selectClass(id),
+      onCapture: () => void t.capture(),
+      onBurstStart: () => void t.startBurst(),
+      onBurstStop: () => t.stopBurst(),
+      onFiles: (files) => void t.addFiles(files),
+      onDeletePhoto: (id) => void t.deletePhoto(id),
+      onSettings: (settings) => t.setSettings(settings),
+      onTrain: () => void t.train(),
+      onResume: () => void t.resume(),
+      onCancel: () => void t.cancel(),
+      onUseClassifier: (id) => void t.useClassifier(id),
+      onExportClassifier: (id) => void t.exportClassifier(id),
+      onDeleteClassifier: (id) => void t.deleteClassifier(id),
+      onImportClassifier: (file) => void t.importClassifier(file),
+    };
+  }, [controller]);
+  const insight = useMemo<InsightScreenActions>(() => {
+    const i = controller.insight;
+    return {
+      onVideo: (video) => controller.attachVideo(video),
+      onVideoSize: (w, h) => controller.videoSize(w, h),
+      onTab: (tab) => i.setTab(tab),
+      explorer: {
+        onLayer: (layer) => i.setExplorerLayer(layer),
+        onNorm: (norm) => i.setNorm(norm),
+        onPage: (page) => i.setPage(page),
+        onEnlarge: (channel) => i.enlarge(channel),
+        onFollow: (follow) => i.setFollow(follow),
+        onRefresh: () => void i.activations(),
+      },
+      gallery: {
+        onLayer: (layer) => i.setGalleryLayer(layer),
+        onCount: (count) => i.setGalleryCount(count),
+        onSettings: (settings) => i.setGallerySettings(settings),
+        onShow: () => void i.showFilters(),
+        onCancel: () => i.cancelFilters(),
+      },
+      cam: {
+        onMethod: (method) => i.setCamMethod(method),
+        onLayer: (layer) => i.setCamLayer(layer),
+        onExplain: () => void i.explain(true),
+        onFaithfulness: () => void i.faithfulness(),
+      },
+    };
+  }, [controller]);
 
   if (crash) {
     return (

@@ -1,8 +1,18 @@
 /** Look inside the network (issue 5): activation explorer, filter gallery, CAM variants, deletion score. */
+import type { InsightTab } from '../../insight/state';
 import type { AppState } from '../../state';
+import { CameraStage } from '../CameraStage';
+import { CamPanel, type CamActions } from '../CamPanel';
+import { ExplorerPanel, type ExplorerActions } from '../ExplorerPanel';
+import { FilterGallery, type GalleryActions } from '../FilterGallery';
 
 export interface InsightScreenActions {
-  onOpen?(): void;
+  onVideo(video: HTMLVideoElement | null): void;
+  onVideoSize(width: number, height: number): void;
+  onTab(tab: InsightTab): void;
+  explorer: ExplorerActions;
+  gallery: GalleryActions;
+  cam: CamActions;
 }
 
 export interface InsightScreenProps {
@@ -10,10 +20,49 @@ export interface InsightScreenProps {
   actions: InsightScreenActions;
 }
 
-export function InsightScreen(_props: InsightScreenProps) {
+const TABS: { tab: InsightTab; label: string }[] = [
+  { tab: 'explorer', label: 'Activations' },
+  { tab: 'filters', label: 'Filters' },
+  { tab: 'cam', label: 'CAM' },
+];
+
+export function InsightScreen({ state, actions: a }: InsightScreenProps) {
+  const { insight: s, camera } = state;
   return (
     <div class="screen insight-screen" data-testid="insight-screen">
       <h2>Inside the network</h2>
+      <div class="insight-camera">
+        <CameraStage
+          width={camera.width}
+          height={camera.height}
+          opacity={0}
+          mirrored={camera.facing === 'user'}
+          paused={false}
+          status={camera.status === 'starting' ? 'Starting the camera…' : undefined}
+          onVideo={a.onVideo}
+          onVideoSize={a.onVideoSize}
+        />
+      </div>
+      <nav class="insight-tabs" aria-label="Ways to look inside">
+        {TABS.map(({ tab, label }) => (
+          <button
+            key={tab}
+            type="button"
+            data-testid={`insight-tab-${tab}`}
+            aria-current={s.tab === tab ? 'true' : undefined}
+            onClick={() => a.onTab(tab)}
+          >
+            {label}
+          </button>
+        ))}
+      </nav>
+      {s.tab === 'explorer' ? (
+        <ExplorerPanel layers={s.layers} explorer={s.explorer} actions={a.explorer} />
+      ) : s.tab === 'filters' ? (
+        <FilterGallery layers={s.layers} gallery={s.gallery} actions={a.gallery} />
+      ) : (
+        <CamPanel layers={s.layers} cam={s.cam} actions={a.cam} />
+      )}
     </div>
   );
 }

@@ -2,6 +2,7 @@
 import { selectFps, type AppState, type ClassChoice } from '../../state';
 import { CameraError } from '../CameraError';
 import { CameraStage } from '../CameraStage';
+import { ClassifierSwitch } from '../ClassifierSwitch';
 import { LiveControls } from '../LiveControls';
 import { Stats } from '../Stats';
 import { Top5 } from '../Top5';
@@ -15,6 +16,8 @@ export interface LiveViewActions {
   onTogglePause(): void;
   onSwitchCamera(): void;
   onSave(): void;
+  /** Use one of my classifiers (id) or the ImageNet classes (undefined). */
+  onClassifier?(id: string | undefined): void;
 }
 
 export interface LiveViewProps {
@@ -58,6 +61,15 @@ export function LiveView({ state, actions }: LiveViewProps) {
         <Stats fps={selectFps(state)} ms={result?.ms} paused={live.paused} />
       </div>
       <div class="live-side">
+        {actions.onClassifier && (
+          <ClassifierSwitch
+            classifiers={state.train.classifiers.filter(
+              (c) => state.model.status === 'ready' && c.modelId === state.model.id,
+            )}
+            active={state.train.active}
+            onUse={actions.onClassifier}
+          />
+        )}
         <Top5 top5={result?.top5 ?? []} choice={live.choice} target={result?.target} onChoose={actions.onChoose} />
         <LiveControls
           opacity={live.opacity}
