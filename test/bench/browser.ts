@@ -15,7 +15,7 @@
  * COOP/COEP, so the page is cross-origin isolated (SharedArrayBuffer, hence WASM threads). Every
  * step has a timeout; a failed step becomes a row whose note says why, and the bench goes on.
  */
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -24,6 +24,7 @@ import { build } from 'esbuild';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { readImage } from '../../src/cli/imageio';
 import type { RgbaImage } from '../../src/core/vision/image';
+import { renderers, resetPeaks } from '../helpers/proc';
 import { sessionExtras } from '../../workers/engine/engine';
 import type { Bundles } from './node';
 import { graphBytes } from './node';
@@ -342,50 +343,6 @@ async function goto(page: Page, url: string): Promise<void> {
 
 async function closePage(page: Page | undefined): Promise<void> {
   await within(page?.close() ?? Promise.resolve(), 30_000, 'closing the page').catch(() => undefined);
-}
-
-// ---------------------------------------------------------------- /proc: renderer memory
-
-async function procStatus(pid: number): Promise<Record<string, string>> {
-  const text = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Object.fromEntries(
-    text.split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]),
-  );
-}
-
-/**
- * Reset the renderers' peak RSS to their current RSS (clear_refs 5, Linux ≥ 4.0), so a renderer that
- * Chromium reuses for a new tab does not carry an earlier page's peak. Best effort.
- */
-async function resetPeaks(root: number): Promise<void> {
-  for (const r of await renderers(root)) await writeFile(`/proc/${r.pid}/clear_refs`, '5').catch(() => undefined);
-}
-
-/** Chromium's renderer processes under `root` (the browser process), with VmHWM and VmRSS in MB. */
-async function renderers(root: number): Promise<{ pid: number; hwm: number; rss: number }[]> {
-  const parent = new Map<number, number>();
-  for (const e of await readdir('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    const stat = await readFile(`/proc/${e}/stat`, 'utf8').catch(() => '');
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    if (ppid) parent.set(Number(e), ppid);
-  }
-  const under = (pid: number) => {
-    for (let p: number | undefined = pid, hops = 0; p && hops < 16; p = parent.get(p), hops++)
-      if (p === root) return true;
-    return false;
-  };
-  const out: { pid: number; hwm: number; rss: number }[] = [];
-  for (const pid of parent.keys()) {
-    if (pid === root || !under(pid)) continue;
-    const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    // Chromium rewrites its process title: the arguments may be joined by spaces, not NULs.
-    if (!/(^|[\s\0])--type=renderer([\s\0]|$)/.test(cmd)) continue;
-    const st = await procStatus(pid).catch(() => undefined);
-    const kb = (k: string) => Number(/^(\d+)/.exec(st?.[k] ?? '')?.[1] ?? 0);
-    if (st) out.push({ pid, hwm: kb('VmHWM') / 1024, rss: kb('VmRSS') / 1024 });
-  }
-  return out.sort((a, b) => b.hwm - a.hwm);
 }
 
 // ---------------------------------------------------------------- the rows
