@@ -1,10 +1,10 @@
 /** Look inside the network (issue 5): activation explorer, filter gallery, CAM variants, deletion score. */
 import type { InsightTab } from '../../insight/state';
 import type { AppState } from '../../state';
-import { CameraStage } from '../CameraStage';
 import { CamPanel, type CamActions } from '../CamPanel';
 import { ExplorerPanel, type ExplorerActions } from '../ExplorerPanel';
 import { FilterGallery, type GalleryActions } from '../FilterGallery';
+import { StillCamera } from '../StillCamera';
 
 export interface InsightScreenActions {
   onVideo(video: HTMLVideoElement | null): void;
@@ -32,16 +32,7 @@ export function InsightScreen({ state, actions: a }: InsightScreenProps) {
     <div class="screen insight-screen" data-testid="insight-screen">
       <h2>Inside the network</h2>
       <div class="insight-camera">
-        <CameraStage
-          width={camera.width}
-          height={camera.height}
-          opacity={0}
-          mirrored={camera.facing === 'user'}
-          paused={false}
-          status={camera.status === 'starting' ? 'Starting the camera…' : undefined}
-          onVideo={a.onVideo}
-          onVideoSize={a.onVideoSize}
-        />
+        <StillCamera camera={camera} onVideo={a.onVideo} onVideoSize={a.onVideoSize} />
       </div>
       <nav class="insight-tabs" aria-label="Ways to look inside">
         {TABS.map(({ tab, label }) => (

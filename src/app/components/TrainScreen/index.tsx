@@ -2,12 +2,12 @@
 import type { AppState } from '../../state';
 import { selectPhotoCounts, selectTrainBlocker, type TrainSettings } from '../../train/state';
 import { CameraError } from '../CameraError';
-import { CameraStage } from '../CameraStage';
 import { ClassifierList } from '../ClassifierList';
 import { ClassList } from '../ClassList';
 import { PhotoGrid } from '../PhotoGrid';
 import { TrainPanel } from '../TrainPanel';
 import { TrainResult } from '../TrainResult';
+import { StillCamera } from '../StillCamera';
 
 export interface TrainScreenActions {
   onVideo(video: HTMLVideoElement | null): void;
@@ -47,16 +47,7 @@ export function TrainScreen({ state, actions: a }: TrainScreenProps) {
       <h2>Train your own classifier</h2>
       {!train.loaded && <p role="status">Reading your photos…</p>}
       <div class="train-capture">
-        <CameraStage
-          width={camera.width}
-          height={camera.height}
-          opacity={0}
-          mirrored={camera.facing === 'user'}
-          paused={false}
-          status={camera.status === 'starting' ? 'Starting the camera…' : undefined}
-          onVideo={a.onVideo}
-          onVideoSize={a.onVideoSize}
-        />
+        <StillCamera camera={camera} onVideo={a.onVideo} onVideoSize={a.onVideoSize} />
         {camera.status === 'error' && camera.problem && (
           <CameraError problem={camera.problem} onRetry={a.onRetryCamera} />
         )}
