@@ -162,8 +162,16 @@ describe('training a classifier in the browser', () => {
     expect(await text(page, 'result-summary')).toMatch(
       /Accuracy \d+ % on held-out validation photos, (head only|with block5 fine-tuned)/,
     );
-    const curve = await page.$eval('[data-testid=chart-loss] polyline', (p) => p.getAttribute('points') ?? '');
-    expect(curve.split(' ').length).toBeGreaterThanOrEqual(1);
+    // The loss curve has one finite point per epoch the chart's summary reports, and a run of 12 epochs has several.
+    const chart = await page.$eval('[data-testid=chart-loss]', (f) => ({
+      points: f.querySelector('polyline.line-train')?.getAttribute('points') ?? '',
+      label: f.querySelector('svg')?.getAttribute('aria-label') ?? '',
+    }));
+    const epochs = Number(/after epoch (\d+)/.exec(chart.label)?.[1]);
+    expect(epochs).toBeGreaterThanOrEqual(2);
+    const points = chart.points.split(' ').map((xy) => xy.split(',').map(Number));
+    expect(points).toHaveLength(epochs);
+    for (const xy of points) expect(xy.every(Number.isFinite) && xy.length === 2).toBe(true);
     const cells = await page.$$eval('[data-testid=confusion] td', (tds) => tds.map((td) => Number(td.textContent)));
     expect(cells).toHaveLength(4);
     expect(cells.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(2); // ≥ 1 held-out photo per class
