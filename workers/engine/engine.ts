@@ -71,6 +71,8 @@ export interface EngineHost {
   hasWebGpu?: () => Promise<boolean>;
   /** Threads the host can run (1 unless cross-origin isolated in a browser). */
   maxThreads?: () => number;
+  /** onnxruntime-web's .wasm bytes, to compile from memory rather than stream (the worker: runtime.ts says why). */
+  runtimeBinary?: () => Promise<ArrayBuffer>;
   /** Where training features are cached (the PWA: IndexedDB); default: in memory. */
   featureCache?: FeatureCache;
   /** Called after every training epoch with the resumable state (the PWA: keep it in IndexedDB). */
@@ -162,6 +164,8 @@ export class Engine implements EngineApi {
     const max = this.host.maxThreads?.() ?? 1;
     const threads = Math.max(1, Math.min(options.threads ?? max, max));
     ort.env.wasm.numThreads = threads;
+    // Read by onnxruntime once, when its first session starts the WASM instance.
+    if (this.host.runtimeBinary && !ort.env.wasm.wasmBinary) ort.env.wasm.wasmBinary = await this.host.runtimeBinary();
     this.backend = { device: gpu ? 'webgpu' : 'wasm', threads };
     if (wantGpu && !gpu) this.backend.fallbackReason = 'no WebGPU adapter: running on WASM-SIMD';
     return this.backend;

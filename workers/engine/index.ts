@@ -5,6 +5,7 @@
 import * as Comlink from 'comlink';
 import * as ort from 'onnxruntime-web';
 import { Engine } from './engine';
+import { fetchRuntimeBinary } from './runtime';
 import { IdbModelLibrary } from './library/library';
 import { IdbFeatureCache } from './library/feature-cache';
 import {
@@ -37,7 +38,8 @@ declare const self: DedicatedWorkerGlobalScope;
 
 // onnxruntime-web is self-hosted under ort/ next to this script (webpack.config.ts copies it there);
 // resolving against the worker's own URL keeps it working when the app lives under a sub-path.
-ort.env.wasm.wasmPaths = new URL('ort/', self.location.href).href;
+const ortDir = new URL('ort/', self.location.href).href;
+ort.env.wasm.wasmPaths = ortDir;
 
 let canvas: OffscreenCanvas | undefined;
 let context: OffscreenCanvasRenderingContext2D | undefined;
@@ -141,6 +143,7 @@ const engine = new WorkerEngine({
   toRgba,
   hasWebGpu,
   maxThreads,
+  runtimeBinary: () => fetchRuntimeBinary(ortDir),
   // Training features survive reloads in their own database (the page keeps photos and checkpoints).
   featureCache,
   forgetFeatures: (photoIds) => featureCache.forget(photoIds),

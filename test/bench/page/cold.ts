@@ -18,7 +18,7 @@ import { sessionExtras } from '../../../workers/engine/engine';
 import { LibraryConnection } from '../../../workers/engine/library/connection';
 import { IdbBundleStore } from '../../../workers/engine/library/store';
 import { page } from './globals';
-import { feeds, fetchBytes, ortEnv, outputs } from './ort';
+import { feeds, fetchBytes, ortEnv, outputs, runtimeBinary } from './ort';
 import type { ColdMode, ColdResult, StoreRequest } from './protocol';
 
 /** Write a bundle the way the app's library does: manifest, every shard, then the ready record. */
@@ -71,6 +71,7 @@ export async function coldStart(mode: ColdMode, id: string, threads: number): Pr
   };
   try {
     ortEnv(threads);
+    ort.env.wasm.wasmBinary = await runtimeBinary();
     const store = new IdbBundleStore(new LibraryConnection());
     const stored = await store.manifest(id);
     const parts: PartName[] = mode === 'base' ? ['base'] : stored.parts.map((p) => p.name);

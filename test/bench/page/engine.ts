@@ -7,7 +7,7 @@ import { Engine } from '../../../workers/engine/engine';
 import { LibraryConnection } from '../../../workers/engine/library/connection';
 import { IdbBundleStore } from '../../../workers/engine/library/store';
 import type { CamMethod, RgbaFrame, TrainingPhoto } from '../../../workers/engine/protocol';
-import { fetchBytes, ortEnv } from './ort';
+import { fetchBytes, ortEnv, runtimeBinary } from './ort';
 import type {
   EngineExplainRequest,
   EngineFiltersRequest,
@@ -33,7 +33,11 @@ function loaded(): Engine {
 export async function engineLoad(r: EngineLoadRequest): Promise<EngineLoadResult> {
   ortEnv(r.threads);
   const t0 = performance.now();
-  engine = new Engine({ store: new IdbBundleStore(new LibraryConnection()), maxThreads: () => r.threads });
+  engine = new Engine({
+    store: new IdbBundleStore(new LibraryConnection()),
+    maxThreads: () => r.threads,
+    runtimeBinary,
+  });
   const backend = await engine.init({ device: 'wasm', threads: r.threads });
   const phases: Record<string, number> = {};
   await engine.loadModel(r.id, (p) => (phases[p.phase] = performance.now() - t0));

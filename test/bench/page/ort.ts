@@ -1,5 +1,7 @@
 /** onnxruntime-web in the page: one session at a time, WASM or WebGPU, timed in the page. */
 import * as ort from 'onnxruntime-web';
+import { fetchRuntimeBinary } from '../../../workers/engine/runtime';
+import { page } from './globals';
 import { IO } from '../../../src/core/graphs/analyze';
 import { GraphBuilder } from '../../../src/core/onnx/builder';
 import { encodeModel } from '../../../src/core/onnx/encode';
@@ -22,10 +24,14 @@ export function ortEnv(threads: number): void {
   ort.env.logLevel = 'error';
 }
 
+/** The runtime's .wasm as bytes, as the app's worker hands it over (workers/engine/runtime.ts says why). */
+export const runtimeBinary = (): Promise<ArrayBuffer> => fetchRuntimeBinary(new URL('/ort/', page.location.href).href);
+
 /** Start the runtime (WASM instance, thread pool) with a one-node graph; returns the milliseconds. */
 export async function ortInit(threads: number): Promise<number> {
   ortEnv(threads);
   const t0 = performance.now();
+  ort.env.wasm.wasmBinary = await runtimeBinary();
   const b = new GraphBuilder('warm-up');
   b.output(b.identity(b.input('x', 'float32', [1])));
   const s = await ort.InferenceSession.create(encodeModel(b.graph), { logSeverityLevel: 3 });
