@@ -296,7 +296,15 @@ export class Trainer {
         'the saved training state belongs to other photos, classes or settings: start a new training instead',
       );
     const labels = req.photos.map((p) => p.label);
-    const split = req.resume?.split ?? stratifiedSplit(labels, n, s.valFraction, s.seed);
+    const split =
+      req.resume?.split ??
+      stratifiedSplit(
+        labels,
+        req.photos.map((p) => p.id),
+        n,
+        s.valFraction,
+        s.seed,
+      );
     const ms = { extract: 0, head: 0, finetune: 0 };
 
     // 2. features
