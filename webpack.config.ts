@@ -19,6 +19,7 @@ import HtmlWebpackPlugin from 'html-webpack-plugin';
 import webpack from 'webpack';
 import type { Configuration, Compiler, WebpackPluginInstance } from 'webpack';
 import { InjectManifest } from 'workbox-webpack-plugin';
+import { ORT_WASM } from './workers/engine/runtime';
 
 const root = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -29,7 +30,7 @@ const require = createRequire(import.meta.url);
  * Emscripten module from `env.wasm.wasmPaths`; that module fetches its .wasm next to itself and
  * spawns its pthread workers from its own URL, so all three stay same-origin under ort/.
  */
-export const ORT_RUNTIME_FILES = ['ort-wasm-simd-threaded.jsep.mjs', 'ort-wasm-simd-threaded.jsep.wasm'] as const;
+export const ORT_RUNTIME_FILES = ['ort-wasm-simd-threaded.jsep.mjs', ORT_WASM] as const;
 export const ORT_DIR = 'ort';
 
 /** Big enough for the ~28 MB JSEP wasm; models are never in the build, so nothing larger belongs here. */

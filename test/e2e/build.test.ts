@@ -12,7 +12,6 @@ import webpack from 'webpack';
 import { InjectManifest } from 'workbox-webpack-plugin';
 import { describe, expect, it } from 'vitest';
 import { FailOnPrecacheWarnings, ORT_DIR, ORT_RUNTIME_FILES } from '../../webpack.config';
-import { ORT_WASM } from '../../workers/engine/runtime';
 import { DIST } from './paths';
 
 async function files(dir: string, root = dir): Promise<string[]> {
@@ -38,8 +37,6 @@ describe('the production build', () => {
       expect.arrayContaining(['index.html', 'manifest.webmanifest', 'icons/icon-192.png', 'icons/maskable-512.png']),
     );
     for (const f of ORT_RUNTIME_FILES) expect(urls).toContain(`${ORT_DIR}/${f}`);
-    // The worker fetches this one itself, as bytes (workers/engine/runtime.ts).
-    expect(ORT_RUNTIME_FILES).toContain(ORT_WASM);
     const built = await files(DIST);
     const scripts = built.filter((f) => /\.(m?js|css|wasm)$/.test(f) && f !== 'sw.js');
     expect(scripts.filter((f) => !urls.includes(f))).toEqual([]);

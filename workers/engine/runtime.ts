@@ -10,7 +10,7 @@
  * (served `no-cache`, i.e. revalidated, and precached by the service worker). Compiling from bytes is
  * never code-cached: each start compiles afresh (Liftoff at once, optimised code in the background).
  *
- * The file name must match the build's self-hosted copy (webpack.config.ts, ORT_RUNTIME_FILES).
+ * The build self-hosts this file (webpack.config.ts, ORT_RUNTIME_FILES, takes its name from here).
  */
 export const ORT_WASM = 'ort-wasm-simd-threaded.jsep.wasm';
 

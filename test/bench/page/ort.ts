@@ -1,10 +1,10 @@
 /** onnxruntime-web in the page: one session at a time, WASM or WebGPU, timed in the page. */
 import * as ort from 'onnxruntime-web';
-import { fetchRuntimeBinary } from '../../../workers/engine/runtime';
-import { page } from './globals';
 import { IO } from '../../../src/core/graphs/analyze';
 import { GraphBuilder } from '../../../src/core/onnx/builder';
 import { encodeModel } from '../../../src/core/onnx/encode';
+import { fetchRuntimeBinary } from '../../../workers/engine/runtime';
+import { page } from './globals';
 import type { OrtSessionRequest, RunRequest, RunResult, SessionTiming } from './protocol';
 import { benchImage } from './protocol';
 
