@@ -17,7 +17,7 @@ import type { FeatureCache } from '../../src/core/train/features';
 import { ortRuntime } from '../../src/core/train/ort-runtime';
 import type { ClassifierInfo } from '../../src/core/train/service';
 import { TrainingService } from '../../src/core/train/service';
-import type { TrainRequest, TrainResult, TrainState } from '../../src/core/train/trainer';
+import type { TrainRequest, TrainResult, TrainState } from '../../src/core/train/request';
 import type { TrainCheckpointFn, TrainingRequest, TrainProgressFn } from './protocol';
 import type {
   ActivationMaps,

@@ -117,9 +117,9 @@ export type {
   TrainResult,
   TrainState,
   ValidationReport,
-} from '../../src/core/train/trainer';
+} from '../../src/core/train/request';
 import type { ClassifierInfo } from '../../src/core/train/service';
-import type { TrainProgress, TrainRequest, TrainResult, TrainState } from '../../src/core/train/trainer';
+import type { TrainProgress, TrainRequest, TrainResult, TrainState } from '../../src/core/train/request';
 
 /** A photo of class `label`; `image` may be left out once its features are cached. */
 export interface TrainingPhoto {

@@ -8,7 +8,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import { ortRuntime } from '../../core/train/ort-runtime';
 import { TrainingService } from '../../core/train/service';
-import type { TrainProgress, TrainRequest } from '../../core/train/trainer';
+import type { TrainProgress, TrainRequest } from '../../core/train/request';
 import { FsBundleStore } from '../fs-store';
 import { readImage } from '../imageio';
 

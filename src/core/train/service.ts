@@ -13,7 +13,8 @@ import { MemoryFeatureCache } from './features';
 import { TrainingBusyError } from './errors';
 import { classifierAnalyzeOptions } from './live';
 import type { GraphRuntime } from './runtime';
-import type { BaseContext, TrainProgress, TrainRequest, TrainResult, TrainState } from './trainer';
+import type { TrainProgress, TrainRequest, TrainResult, TrainState } from './request';
+import type { BaseContext } from './trainer';
 import { Trainer } from './trainer';
 
 /** What the UI is told about a classifier. */

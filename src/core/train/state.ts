@@ -7,7 +7,7 @@
  * In IndexedDB the state is stored as is (structured clone keeps Float32Arrays).
  */
 import { TrainStateMismatchError } from './errors';
-import type { TrainState } from './trainer';
+import type { TrainState } from './request';
 
 const MAGIC = [0x43, 0x4c, 0x4e, 0x53, 0x54, 0x52, 0x4e, 0x0a]; // "CLNSTRN\n"
 
