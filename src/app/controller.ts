@@ -2,10 +2,10 @@
  * The app's effects: the engine bridge, the camera, the frame grabber and the service worker, turned into
  * reducer actions. Components call these methods and read the store; they never touch a Worker or a
  * MediaStream. Every platform object comes in through ControllerDeps, so tests run it in Node with fakes.
+ * The Models screen's effects are in library.ts, the training and Inside screens' in train/ and insight/.
  */
 import type { AnalyzeOptions, BackendInfo, Grid, ModelInfo } from '../../workers/engine/protocol';
 import type { BridgeOptions, DbEvent, EngineBridge } from './bridge/bridge';
-import { isCrash } from './bridge/bridge';
 import { demoBaseUrl } from './bundle';
 import { cameraErrorState } from './camera/errors';
 import type { GrabberOptions, VideoSource } from './camera/grabber';
@@ -13,7 +13,9 @@ import type { CameraSession, Facing } from './camera/session';
 import { toAppError } from './errors';
 import type { FeatureContext } from './feature';
 import { InsightController } from './insight/controller';
-import { DEMO_MODEL_ID, MODEL_VIEWS, pickStartupModel, selectBusy, type ClassChoice, type View } from './state';
+import { LAST_MODEL_KEY, LibraryController } from './library';
+import { pickStartupModel, selectBusy } from './selectors';
+import { MODEL_VIEWS, type ClassChoice, type View } from './state';
 import type { Store } from './store';
 import { applyUpdate, watchForUpdate, type ContainerLike, type RegistrationLike } from './sw-update';
 import { TrainController } from './train/controller';
@@ -72,14 +74,14 @@ export interface ControllerDeps {
   reload(): void;
 }
 
-const LAST_MODEL_KEY = 'convlens:last-model';
-
 export class Controller {
   readonly store: Store;
   /** The training screen's effects (src/app/train). */
   readonly train: TrainController;
   /** The "Inside" screen's effects (src/app/insight). */
   readonly insight: InsightController;
+  /** The Models screen's effects: download, import, verify, delete, use. */
+  readonly library: LibraryController;
   private readonly bridge: EngineLike;
   private video: VideoLike | undefined;
   private stopGrabber: (() => void) | undefined;
@@ -109,6 +111,14 @@ export class Controller {
     };
     this.train = new TrainController(feature);
     this.insight = new InsightController(feature);
+    this.library = new LibraryController({
+      store: this.store,
+      dispatch: this.dispatch,
+      bridge: this.bridge,
+      deps,
+      stopCamera: () => this.stopCamera(),
+      ensureCamera: () => this.ensureCamera(),
+    });
   }
 
   private get state() {
@@ -142,9 +152,9 @@ export class Controller {
     if (modelError !== undefined) this.dispatch({ type: 'model/failed', error: toAppError(modelError) });
     if (!this.firstReady) return;
     this.firstReady = false;
-    void this.refreshLibrary().then((models) => {
+    void this.library.refresh().then((models) => {
       const id = models && pickStartupModel(models, this.deps.settings.get(LAST_MODEL_KEY));
-      if (id !== undefined && this.state.model.status === 'none') void this.useModel(id);
+      if (id !== undefined && this.state.model.status === 'none') void this.library.useModel(id);
     });
   }
 
@@ -153,112 +163,6 @@ export class Controller {
     if (event.event === 'terminated') return; // the worker reopens the database on its next use
     const name = event.event === 'blocking' ? 'StorageBlockedError' : 'StorageUpgradeBlockedError';
     this.dispatch({ type: 'error/raise', error: { name, message: event.message } });
-  }
-
-  /** Ask the library for its models and the storage estimate; undefined when the engine could not say. */
-  async refreshLibrary() {
-    try {
-      const [models, estimate] = await Promise.all([this.bridge.listModels(), this.bridge.storageEstimate()]);
-      this.dispatch({ type: 'library/listed', models });
-      this.dispatch({ type: 'library/storage', estimate });
-      return models;
-    } catch (err) {
-      if (!isCrash(err)) this.dispatch({ type: 'error/raise', error: toAppError(err) });
-      return undefined;
-    }
-  }
-
-  // ---- model library ----
-
-  async downloadDemo(): Promise<void> {
-    const before = this.state;
-    if (selectBusy(before) || !before.online) return;
-    this.dispatch({ type: 'download/start', id: DEMO_MODEL_ID });
-    void this.deps.persistStorage().catch(() => false);
-    try {
-      const model = await this.bridge.downloadModel(
-        { id: DEMO_MODEL_ID, baseUrl: demoBaseUrl(this.deps.baseUri) },
-        (progress) => this.dispatch({ type: 'download/progress', progress }),
-      );
-      this.dispatch({ type: 'download/done', model });
-      if (model.ready && this.state.model.status === 'none') void this.useModel(model.id);
-    } catch (err) {
-      this.dispatch({ type: 'download/failed', error: toAppError(err) });
-    }
-    void this.refreshLibrary();
-  }
-
-  cancelDownload(): void {
-    if (this.state.download.status !== 'running') return;
-    this.dispatch({ type: 'download/cancel' });
-    this.bridge
-      .cancelDownload()
-      .catch((err: unknown) => this.dispatch({ type: 'error/raise', error: toAppError(err) }));
-  }
-
-  /** First press asks for confirmation, the second deletes. */
-  async deleteModel(id: string): Promise<void> {
-    if (this.state.library.confirmDelete !== id) {
-      this.dispatch({ type: 'library/confirm-delete', id });
-      return;
-    }
-    await this.job('delete', id, async () => {
-      const active = this.state.model.status !== 'none' && this.state.model.id === id;
-      if (active) this.stopCamera();
-      await this.bridge.deleteModel(id);
-      return { removed: id };
-    });
-  }
-
-  cancelDelete(): void {
-    this.dispatch({ type: 'library/confirm-delete' });
-  }
-
-  verifyModel(id: string): Promise<void> {
-    return this.job('verify', id, async () => ({ model: await this.bridge.verifyModel(id, this.jobProgress) }));
-  }
-
-  /** Hand a user's weights file to the engine; its bytes are transferred, not copied. */
-  importFile(file: { name: string; arrayBuffer(): Promise<ArrayBuffer> }): Promise<void> {
-    void this.deps.persistStorage().catch(() => false);
-    return this.job('import', file.name, async () => {
-      const bytes = new Uint8Array(await file.arrayBuffer());
-      return { model: await this.bridge.importWeights({ name: file.name, bytes }, this.jobProgress) };
-    });
-  }
-
-  private readonly jobProgress = (progress: { phase: string; done: number; total: number }): void =>
-    this.dispatch({ type: 'job/progress', progress });
-
-  private async job(
-    kind: 'verify' | 'import' | 'delete',
-    target: string,
-    run: () => Promise<{ model?: Awaited<ReturnType<EngineLike['verifyModel']>>; removed?: string }>,
-  ): Promise<void> {
-    if (this.state.job) return;
-    this.dispatch({ type: 'job/start', kind, target });
-    try {
-      this.dispatch({ type: 'job/done', ...(await run()) });
-    } catch (err) {
-      this.dispatch({ type: 'job/failed', error: toAppError(err) });
-    }
-    void this.refreshLibrary();
-  }
-
-  /** Load a stored model and go live. */
-  async useModel(id: string): Promise<void> {
-    this.dispatch({ type: 'model/loading', id });
-    this.deps.settings.set(LAST_MODEL_KEY, id);
-    try {
-      const info = await this.bridge.loadModel(id, (progress) => this.dispatch({ type: 'model/progress', progress }));
-      if (this.state.model.status === 'loading' && this.state.model.id === id) {
-        this.dispatch({ type: 'model/ready', info });
-        this.ensureCamera();
-      }
-    } catch (err) {
-      // A crash restarts the worker, which reloads this model and reports through onReady.
-      if (!isCrash(err)) this.dispatch({ type: 'model/failed', error: toAppError(err) });
-    }
   }
 
   // ---- views and camera ----

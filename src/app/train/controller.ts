@@ -1,8 +1,8 @@
 /**
  * The training screen's effects (issue 4): classes and photos in IndexedDB, captures from the camera,
  * training runs in the engine worker (progress, per-epoch checkpoints kept for resuming after a
- * reload), the stored classifiers and which one the live view uses. Platform pieces come in as
- * TrainDeps, so tests run it in Node with fakes.
+ * reload), and the stored classifiers (classifiers.ts: which one the live view uses, export, import).
+ * Platform pieces come in as TrainDeps, so tests run it in Node with fakes.
  */
 import * as Comlink from 'comlink';
 import type { TrainingRequest, TrainProgress, TrainState } from '../../../workers/engine/protocol';
@@ -10,15 +10,8 @@ import { isCrash } from '../bridge/bridge';
 import { toAppError, type AppError } from '../errors';
 import type { FeatureContext } from '../feature';
 import { browserTrainDeps, PHOTO_SIDE } from './browser';
-import {
-  DEFAULT_TRAIN_SETTINGS,
-  selectActiveClassifier,
-  selectRunning,
-  selectTrainBlocker,
-  type ClassifierEntry,
-  type PhotoView,
-  type TrainSettings,
-} from './state';
+import { ClassifierShelf, entry } from './classifiers';
+import { DEFAULT_TRAIN_SETTINGS, selectRunning, selectTrainBlocker, type PhotoView, type TrainSettings } from './state';
 import type { ClassifierRecord, PhotoRecord, RunRequest, TrainStore } from './store';
 
 export type TrainStoreLike = Pick<
@@ -59,7 +52,6 @@ export interface TrainDeps {
 }
 
 export const SETTINGS_KEY = 'convlens:train-settings';
-export const ACTIVE_KEY = 'convlens:train-active';
 /** Pause between two photos of a burst, and the most photos one burst takes. */
 export const BURST_MS = 250;
 export const BURST_MAX = 30;
@@ -75,19 +67,26 @@ export class TrainController {
   private lastCreated = 0;
   private modelInfo: unknown;
   private readonly unsubscribe: () => void;
+  /** The kept classifiers and which one the live view uses. */
+  readonly classifiers: ClassifierShelf;
 
   constructor(
     private readonly ctx: FeatureContext,
     deps?: TrainDeps,
   ) {
     this.deps = deps;
+    this.classifiers = new ClassifierShelf({
+      ctx,
+      deps: () => this.d,
+      open: () => this.open(),
+      fail: (err) => this.fail(err),
+    });
     // A model became ready (first load, another model, or a restarted worker): the engine forgot the
     // classifier, so apply the chosen one again.
     this.unsubscribe = ctx.store.subscribe((s) => {
       if (s.model.status !== 'ready' || s.model.info === this.modelInfo) return;
       this.modelInfo = s.model.info;
-      // Set once a classifier was trained, imported or switched off: the live view lists them.
-      if (this.ctx.settings.get(ACTIVE_KEY) !== undefined) void this.reapply();
+      void this.classifiers.reapply();
     });
   }
 
@@ -358,10 +357,7 @@ export class TrainController {
         valAcc: result.validation?.on === 'validation' ? result.validation.accuracy : undefined,
         bytes: result.classifier!,
       };
-      await this.d.store.putClassifier(record);
-      this.ctx.dispatch({ type: 'train/classifier-added', entry: entry(record) });
-      const better = isBetter(record, selectActiveClassifier(this.state));
-      if (better) await this.activate(record);
+      const better = await this.classifiers.offer(record);
       this.ctx.dispatch({
         type: 'train/run-done',
         status: 'done',
@@ -388,125 +384,10 @@ export class TrainController {
     await this.ctx.engine((r) => r.cancelTraining()).catch((err: unknown) => isCrash(err) || this.fail(err));
   }
 
-  // ---- classifiers ----
-
-  private async activate(record: ClassifierRecord): Promise<void> {
-    const bytes = record.bytes.slice();
-    await this.ctx.engine((r) => r.useClassifier(Comlink.transfer(bytes, [bytes.buffer])));
-    this.ctx.settings.set(ACTIVE_KEY, record.id);
-    this.ctx.dispatch({ type: 'train/active', id: record.id });
-    this.ctx.dispatch({ type: 'live/choose', choice: 'auto' });
-  }
-
-  /** Make the live view use a stored classifier, or ImageNet again (undefined). */
-  async useClassifier(id: string | undefined): Promise<void> {
-    try {
-      if (id === undefined) {
-        this.ctx.settings.set(ACTIVE_KEY, '');
-        this.ctx.dispatch({ type: 'train/active' });
-        this.ctx.dispatch({ type: 'live/choose', choice: 'auto' });
-        await this.ctx.engine((r) => r.useClassifier(null));
-        return;
-      }
-      const record = await this.d.store.classifier(id);
-      if (!record)
-        throw { name: 'ClassifierNotFoundError', message: 'that classifier is no longer stored' } as AppError;
-      await this.activate(record);
-    } catch (err) {
-      if (!isCrash(err)) this.fail(err);
-    }
-  }
-
-  private async reapply(): Promise<void> {
-    await this.open();
-    const id = this.ctx.settings.get(ACTIVE_KEY);
-    if (!id) return;
-    try {
-      const record = await this.d.store.classifier(id);
-      const s = this.ctx.store.state;
-      if (!record || s.model.status !== 'ready' || record.modelId !== s.model.id) {
-        this.ctx.dispatch({ type: 'train/active' });
-        return;
-      }
-      await this.activate(record);
-    } catch (err) {
-      this.ctx.dispatch({ type: 'train/active' });
-      if (!isCrash(err)) this.fail(err);
-    }
-  }
-
-  async deleteClassifier(id: string): Promise<void> {
-    try {
-      if (this.state.active === id) await this.useClassifier(undefined);
-      await this.d.store.deleteClassifier(id);
-      this.ctx.dispatch({ type: 'train/classifier-removed', id });
-    } catch (err) {
-      this.fail(err);
-    }
-  }
-
-  async exportClassifier(id: string): Promise<void> {
-    try {
-      const record = await this.d.store.classifier(id);
-      if (!record)
-        throw { name: 'ClassifierNotFoundError', message: 'that classifier is no longer stored' } as AppError;
-      const slug = record.name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'my';
-      this.d.download(record.bytes, `${slug}.classifier`);
-    } catch (err) {
-      this.fail(err);
-    }
-  }
-
-  /** Check a classifier file against the loaded base (the engine validates everything), keep it and use it. */
-  async importClassifier(file: { name: string; arrayBuffer(): Promise<ArrayBuffer> }): Promise<void> {
-    try {
-      const s = this.ctx.store.state;
-      if (s.model.status !== 'ready') return;
-      const bytes = new Uint8Array(await file.arrayBuffer());
-      const copy = bytes.slice();
-      const info = await this.ctx.engine((r) => r.useClassifier(Comlink.transfer(copy, [copy.buffer])));
-      if (!info) return;
-      const record: ClassifierRecord = {
-        id: this.d.id(),
-        name: file.name.replace(/\.classifier$/i, '') || 'imported',
-        created: new Date(this.d.clock()).toISOString(),
-        modelId: s.model.id,
-        classes: info.classes,
-        head: info.head,
-        fineTuned: info.fineTuned,
-        valAcc: info.metrics?.valAcc,
-        bytes,
-      };
-      await this.d.store.putClassifier(record);
-      this.ctx.dispatch({ type: 'train/classifier-added', entry: entry(record) });
-      this.ctx.settings.set(ACTIVE_KEY, record.id);
-      this.ctx.dispatch({ type: 'train/active', id: record.id });
-      this.ctx.dispatch({ type: 'live/choose', choice: 'auto' });
-    } catch (err) {
-      this.fail(err);
-    }
-  }
-
   dispose(): void {
     this.unsubscribe();
     this.stopBurst();
     for (const url of this.urls.values()) this.deps?.revoke(url);
     this.urls.clear();
   }
-}
-
-function entry(r: ClassifierRecord): ClassifierEntry {
-  const { bytes, ...rest } = r;
-  return { ...rest, bytes: bytes.length };
-}
-
-/**
- * The last good classifier stays until a new one is better: only a previous one for the same classes,
- * with a known and higher validation accuracy, is kept over the new one.
- */
-export function isBetter(next: ClassifierRecord, previous: ClassifierEntry | undefined): boolean {
-  if (!previous || previous.modelId !== next.modelId) return true;
-  if (previous.classes.join('\n') !== next.classes.join('\n')) return true;
-  if (previous.valAcc === undefined || next.valAcc === undefined) return true;
-  return next.valAcc >= previous.valAcc;
 }

@@ -9,7 +9,8 @@ import {
   type EngineLike,
   type VideoLike,
 } from '../../../src/app/controller';
-import { DEMO_MODEL_ID, initialState, selectShowUpdate } from '../../../src/app/state';
+import { selectShowUpdate } from '../../../src/app/selectors';
+import { DEMO_MODEL_ID, initialState } from '../../../src/app/state';
 import { Store } from '../../../src/app/store';
 import type { ContainerLike, RegistrationLike } from '../../../src/app/sw-update';
 import type {
@@ -224,7 +225,7 @@ describe('Controller: demo download', () => {
   it('asks for persistent storage, shows byte progress, then uses the verified model', async () => {
     const t = setup();
     await ready(t);
-    const done = t.controller.downloadDemo();
+    const done = t.controller.library.downloadDemo();
     expect(t.persisted).toHaveLength(1);
     expect(t.engine.downloadRequests).toEqual([
       { id: DEMO_MODEL_ID, baseUrl: 'https://h.example/app/models/vgg16-demo/' },
@@ -241,8 +242,8 @@ describe('Controller: demo download', () => {
   it('cancel keeps the download resumable and shows no error', async () => {
     const t = setup();
     await ready(t);
-    const done = t.controller.downloadDemo();
-    t.controller.cancelDownload();
+    const done = t.controller.library.downloadDemo();
+    t.controller.library.cancelDownload();
     await done;
     expect(t.engine.cancels).toBe(1);
     expect(t.store.state.download.status).toBe('stopped');
@@ -252,7 +253,7 @@ describe('Controller: demo download', () => {
   it('a QuotaExceededError is shown by name with its message', async () => {
     const t = setup();
     await ready(t);
-    const done = t.controller.downloadDemo();
+    const done = t.controller.library.downloadDemo();
     t.engine.download!.reject(named('QuotaExceededError', 'needs 140 MB, 20 MB free'));
     await done;
     expect(t.store.state.error).toEqual({ name: 'QuotaExceededError', message: 'needs 140 MB, 20 MB free' });
@@ -261,13 +262,13 @@ describe('Controller: demo download', () => {
   it('does not start offline or twice', async () => {
     const offline = setup({ online: false });
     await ready(offline);
-    await offline.controller.downloadDemo();
+    await offline.controller.library.downloadDemo();
     expect(offline.engine.downloadRequests).toEqual([]);
 
     const t = setup();
     await ready(t);
-    void t.controller.downloadDemo();
-    void t.controller.downloadDemo();
+    void t.controller.library.downloadDemo();
+    void t.controller.library.downloadDemo();
     expect(t.engine.downloadRequests).toHaveLength(1);
   });
 });
@@ -278,10 +279,10 @@ describe('Controller: library jobs', () => {
     t.engine.models = [stored('a')];
     await ready(t);
     expect(t.store.state.camera.status).toBe('live');
-    await t.controller.deleteModel('a');
+    await t.controller.library.deleteModel('a');
     expect(t.engine.deleted).toEqual([]);
     expect(t.store.state.library.confirmDelete).toBe('a');
-    await t.controller.deleteModel('a');
+    await t.controller.library.deleteModel('a');
     expect(t.engine.deleted).toEqual(['a']);
     expect(t.log).toContain('camera stop');
     expect(t.store.state.model.status).toBe('none');
@@ -292,7 +293,7 @@ describe('Controller: library jobs', () => {
     const t = setup();
     await ready(t);
     const buffer = new Uint8Array([1, 2, 3]).buffer;
-    await t.controller.importFile({ name: 'vgg16.h5', arrayBuffer: async () => buffer });
+    await t.controller.library.importFile({ name: 'vgg16.h5', arrayBuffer: async () => buffer });
     expect(t.engine.imported).toHaveLength(1);
     expect(t.engine.imported[0]!.name).toBe('vgg16.h5');
     expect(Array.from(t.engine.imported[0]!.bytes)).toEqual([1, 2, 3]);
@@ -304,11 +305,11 @@ describe('Controller: library jobs', () => {
     const t = setup();
     await ready(t);
     t.engine.loadError = new WorkerCrashError('the engine stopped');
-    await t.controller.useModel('a');
+    await t.controller.library.useModel('a');
     expect(t.store.state.model).toMatchObject({ status: 'loading', id: 'a' });
     expect(t.store.state.error).toBeUndefined();
     t.engine.loadError = named('ShardHashError', 'base-000.bin does not match');
-    await t.controller.useModel('a');
+    await t.controller.library.useModel('a');
     expect(t.store.state.model.status).toBe('none');
     expect(t.store.state.error?.name).toBe('ShardHashError');
   });
@@ -438,7 +439,7 @@ describe('Controller: service-worker update', () => {
     await settle();
     expect(t.store.state.update).toBe('available');
 
-    const download = controller.downloadDemo();
+    const download = controller.library.downloadDemo();
     expect(selectShowUpdate(t.store.state)).toBe(false);
     controller.acceptUpdate();
     expect(s.posted).toEqual([]);

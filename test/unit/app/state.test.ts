@@ -2,17 +2,19 @@ import { describe, expect, it } from 'vitest';
 import type { AnalyzeResult, ModelInfo, StoredModel } from '../../../workers/engine/protocol';
 import { cameraErrorState } from '../../../src/app/camera/errors';
 import {
-  DEMO_MODEL_ID,
-  FPS_WINDOW,
-  initialState,
   pickStartupModel,
-  reducer,
   selectBusy,
   selectDemoStorage,
   selectDemoWeights,
   selectFps,
   selectReadyModels,
   selectShowUpdate,
+} from '../../../src/app/selectors';
+import {
+  DEMO_MODEL_ID,
+  FPS_WINDOW,
+  initialState,
+  reducer,
   type Action,
   type CoreAction,
   type AppState,

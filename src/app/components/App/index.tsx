@@ -4,7 +4,7 @@
  */
 import { useEffect, useErrorBoundary, useMemo, useState } from 'preact/hooks';
 import type { Controller } from '../../controller';
-import { selectDemoWeights, selectShowUpdate } from '../../state';
+import { selectDemoWeights, selectShowUpdate } from '../../selectors';
 import { EngineNotice } from '../EngineNotice';
 import { ErrorBanner } from '../ErrorBanner';
 import { Header } from '../Header';
@@ -30,13 +30,13 @@ export function App({ controller, reload = () => location.reload() }: AppProps) 
 
   const models = useMemo<ModelScreenActions>(
     () => ({
-      onDownload: () => void controller.downloadDemo(),
-      onCancelDownload: () => controller.cancelDownload(),
-      onUse: (id) => void controller.useModel(id),
-      onVerify: (id) => void controller.verifyModel(id),
-      onDelete: (id) => void controller.deleteModel(id),
-      onCancelDelete: () => controller.cancelDelete(),
-      onImport: (file) => void controller.importFile(file),
+      onDownload: () => void controller.library.downloadDemo(),
+      onCancelDownload: () => controller.library.cancelDownload(),
+      onUse: (id) => void controller.library.useModel(id),
+      onVerify: (id) => void controller.library.verifyModel(id),
+      onDelete: (id) => void controller.library.deleteModel(id),
+      onCancelDelete: () => controller.library.cancelDelete(),
+      onImport: (file) => void controller.library.importFile(file),
     }),
     [controller],
   );
@@ -50,7 +50,7 @@ export function App({ controller, reload = () => location.reload() }: AppProps) 
       onTogglePause: () => controller.togglePause(),
       onSwitchCamera: () => controller.switchCamera(),
       onSave: () => void controller.saveOverlay(),
-      onClassifier: (id) => void controller.train.useClassifier(id),
+      onClassifier: (id) => void controller.train.classifiers.use(id),
     }),
     [controller],
   );
@@ -74,10 +74,10 @@ export function App({ controller, reload = () => location.reload() }: AppProps) 
       onTrain: () => void t.train(),
       onResume: () => void t.resume(),
       onCancel: () => void t.cancel(),
-      onUseClassifier: (id) => void t.useClassifier(id),
-      onExportClassifier: (id) => void t.exportClassifier(id),
-      onDeleteClassifier: (id) => void t.deleteClassifier(id),
-      onImportClassifier: (file) => void t.importClassifier(file),
+      onUseClassifier: (id) => void t.classifiers.use(id),
+      onExportClassifier: (id) => void t.classifiers.export(id),
+      onDeleteClassifier: (id) => void t.classifiers.delete(id),
+      onImportClassifier: (file) => void t.classifiers.import(file),
     };
   }, [controller]);
   const insight = useMemo<InsightScreenActions>(() => {

@@ -1,7 +1,8 @@
 /** The demo model: download with real progress, storage needed vs available, cancel and resume. */
 import type { StoredModel } from '../../../../workers/engine/protocol';
 import { formatBytes } from '../../format';
-import type { DownloadState, StorageNeed } from '../../state';
+import type { StorageNeed } from '../../selectors';
+import type { DownloadState } from '../../state';
 import { ProgressBar } from '../ProgressBar';
 
 export interface DownloadPanelProps {

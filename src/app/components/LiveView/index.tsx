@@ -1,5 +1,6 @@
 /** The live view: camera with heatmap, camera errors, top-5, stats and controls. */
-import { selectFps, type AppState, type ClassChoice } from '../../state';
+import { selectFps } from '../../selectors';
+import type { AppState, ClassChoice } from '../../state';
 import { CameraError } from '../CameraError';
 import { CameraStage } from '../CameraStage';
 import { ClassifierSwitch } from '../ClassifierSwitch';

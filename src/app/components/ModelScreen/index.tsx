@@ -1,5 +1,6 @@
 /** First run and model manager: what the weights are, the demo download, importing, the stored models. */
-import { DEMO_MODEL_ID, selectBusy, selectDemoStorage, selectReadyModels, type AppState } from '../../state';
+import { selectBusy, selectDemoStorage, selectReadyModels } from '../../selectors';
+import { DEMO_MODEL_ID, type AppState } from '../../state';
 import { DownloadPanel } from '../DownloadPanel';
 import { ImportPanel } from '../ImportPanel';
 import { ModelList } from '../ModelList';

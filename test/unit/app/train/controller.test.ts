@@ -5,10 +5,9 @@ import { describe, expect, it } from 'vitest';
 import type { FeatureContext } from '../../../../src/app/feature';
 import { initialState } from '../../../../src/app/state';
 import { Store } from '../../../../src/app/store';
+import { ACTIVE_KEY, isBetter } from '../../../../src/app/train/classifiers';
 import {
-  ACTIVE_KEY,
   BURST_MAX,
-  isBetter,
   SETTINGS_KEY,
   TrainController,
   type Bitmap,
@@ -405,15 +404,15 @@ describe('TrainController: classifiers', () => {
     s.remote.script = async () => done(0.8, [5, 6]);
     await s.controller.train();
     const id = s.train().active!;
-    await s.controller.useClassifier(undefined);
+    await s.controller.classifiers.use(undefined);
     expect(s.train().active).toBeUndefined();
     expect(s.settings.get(ACTIVE_KEY)).toBe('');
-    await s.controller.useClassifier(id);
+    await s.controller.classifiers.use(id);
     expect(s.train().active).toBe(id);
     expect(s.remote.used).toEqual([[5, 6], null, [5, 6]]);
-    await s.controller.exportClassifier(id);
+    await s.controller.classifiers.export(id);
     expect(s.log.downloads).toEqual([{ bytes: [5, 6], name: 'cat-dog.classifier' }]);
-    await s.controller.deleteClassifier(id);
+    await s.controller.classifiers.delete(id);
     expect(s.train().classifiers).toEqual([]);
     expect(s.train().active).toBeUndefined();
     expect(s.remote.used.at(-1)).toBeNull();
@@ -425,12 +424,12 @@ describe('TrainController: classifiers', () => {
     s.ready();
     await s.controller.open();
     const file = (name: string, bytes: number[]) => ({ name, arrayBuffer: async () => new Uint8Array(bytes).buffer });
-    await s.controller.importClassifier(file('pets.classifier', [1, 2, 3]));
+    await s.controller.classifiers.import(file('pets.classifier', [1, 2, 3]));
     const t = s.train();
     expect(t.classifiers).toHaveLength(1);
     expect(t.classifiers[0]).toMatchObject({ name: 'pets', classes: ['cat', 'dog'], head: 'gap', valAcc: 0.9 });
     expect(t.active).toBe(t.classifiers[0]!.id);
-    await s.controller.importClassifier(file('bad.classifier', [0xff, 0]));
+    await s.controller.classifiers.import(file('bad.classifier', [0xff, 0]));
     expect(s.store.state.error?.name).toBe('ClassifierFormatError');
     expect(s.train().classifiers).toHaveLength(1);
     expect(s.train().active).toBe(t.active);
