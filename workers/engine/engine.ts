@@ -5,7 +5,7 @@
 import * as ort from 'onnxruntime-web';
 import { loadBundle, readShards, weightRefs } from '../../src/core/bundle/load';
 import type { BundleManifest, BundleStore } from '../../src/core/bundle/manifest';
-import { buildAnalyzeGraph, IO } from '../../src/core/graphs/analyze';
+import { buildLiveGraphs, IO } from '../../src/core/graphs/analyze';
 import { encodeModel } from '../../src/core/onnx/encode';
 import type { Graph } from '../../src/core/onnx/ir';
 import type { GraphSession } from '../../src/core/insight';
@@ -43,6 +43,7 @@ import type {
   StoredModel,
 } from './protocol';
 import { EngineStateError } from './errors';
+import { LiveSessions, type LiveRunner } from './live';
 
 /** Device → onnxruntime-web execution providers, the one place that maps them. */
 export const EXECUTION_PROVIDERS: Readonly<Record<Device, readonly string[]>> = Object.freeze({
@@ -85,7 +86,7 @@ export interface EngineHost {
 interface Custom {
   manifest: BundleManifest;
   labels: readonly string[];
-  session: ort.InferenceSession;
+  session: LiveSessions;
   size: number;
   bytes: Uint8Array;
 }
@@ -93,8 +94,8 @@ interface Custom {
 interface Loaded {
   manifest: BundleManifest;
   labels: readonly string[];
-  /** The ImageNet live session; absent for a base-only bundle (a custom classifier provides one). */
-  session: ort.InferenceSession | undefined;
+  /** The ImageNet live sessions; absent for a base-only bundle (a custom classifier provides one). */
+  session: LiveSessions | undefined;
   parts: PartName[];
 }
 
@@ -122,6 +123,33 @@ async function externalData(
   return [...files].map(([path, data]) => ({ path, data }));
 }
 
+type ExternalFiles = { path: string; data: Uint8Array }[];
+type SessionOpener = (graph: Graph, data: ExternalFiles) => Promise<ort.InferenceSession>;
+
+/** Creates a model's sessions on a device: the graph, and the external-data files it names. */
+function sessionOpener(device: Device, manifest: BundleManifest): SessionOpener {
+  const options: ort.InferenceSession.SessionOptions = {
+    executionProviders: [...EXECUTION_PROVIDERS[device]],
+    graphOptimizationLevel: 'all',
+    ...sessionExtras(manifest),
+  };
+  return (graph, data) => ort.InferenceSession.create(encodeModel(graph), { ...options, externalData: data });
+}
+
+/**
+ * A live view's two sessions from the files in hand; with `reread` (WASM), the plain base becomes
+ * Winograd after the first frame, its shards read again from the store (the bytes are not kept).
+ */
+function liveSessions(
+  halves: Parameters<typeof LiveSessions.create>[0],
+  open: SessionOpener,
+  files: ReadonlyMap<string, Uint8Array>,
+  reread: ((g: Graph) => Promise<ExternalFiles>) | undefined,
+): Promise<LiveSessions> {
+  const inHand = [...files].map(([path, data]) => ({ path, data }));
+  return LiveSessions.create(halves, (g) => open(g, inHand), reread && (async (g) => open(g, await reread(g))));
+}
+
 /** An onnxruntime-web session for a graph, as the insight code's GraphSession. */
 export async function openGraph(
   graph: Graph,
@@ -131,7 +159,7 @@ export async function openGraph(
 }
 
 /** A session as the insight code's GraphSession (float32 and int64 feeds); `owned`: release() releases it. */
-function graphSession(session: ort.InferenceSession, owned = true): GraphSession {
+function graphSession(session: LiveRunner & { release(): Promise<void> }, owned = true): GraphSession {
   return {
     async run(feeds) {
       const t: Record<string, ort.Tensor> = {};
@@ -179,44 +207,30 @@ export class Engine implements EngineApi {
     const { files } = await loadBundle(this.host.store, id, parts);
     onProgress?.({ phase: 'build', done: parts.length, total: parts.length });
     const cfg = manifest.architecture;
+    const store = this.host.store;
+    const open = sessionOpener(backend.device, manifest);
     // A base-only bundle (Keras notop, or the ImageNet head not downloaded) gets no ImageNet session.
     const session = parts.includes('imagenet-head')
-      ? await ort.InferenceSession.create(
-          // Winograd halves the conv time on WASM kernels; WebGPU's conv shaders gain nothing from it.
-          encodeModel(
-            buildAnalyzeGraph({
-              cfg,
-              weights: (b) => weightRefs(b, manifest, parts),
-              winograd: backend.device === 'wasm',
-            }),
-          ),
-          {
-            executionProviders: [...EXECUTION_PROVIDERS[backend.device]],
-            graphOptimizationLevel: 'all',
-            externalData: [...files].map(([path, data]) => ({ path, data })),
-            ...sessionExtras(manifest),
-          },
+      ? await liveSessions(
+          buildLiveGraphs({ cfg, weights: (b) => weightRefs(b, manifest, parts) }),
+          open,
+          files,
+          backend.device === 'wasm' ? (g) => externalData(store, id, manifest, g) : undefined,
         )
       : undefined;
     await this.model?.session?.release();
     const labels = manifest.labels === 'imagenet' ? IMAGENET_LABELS : manifest.labels;
     this.model = { manifest, labels, session, parts };
     await this.insightModel?.dispose();
-    const insightOptions: ort.InferenceSession.SessionOptions = {
-      executionProviders: [...EXECUTION_PROVIDERS[backend.device]],
-      graphOptimizationLevel: 'all',
-      ...sessionExtras(manifest),
-    };
     // onnxruntime copies external data into its own memory at session creation, so the shard bytes
     // are not kept here (138 MB int8, 553 MB fp32): an insight graph, built on first use, re-reads
     // (and re-verifies) just the shards it names.
-    const store = this.host.store;
     this.insightModel = new Insight({
       cfg,
       preprocessing: manifest.preprocessing,
       labels,
       weights: (b) => weightRefs(b, manifest, parts),
-      open: async (g) => openGraph(g, { ...insightOptions, externalData: await externalData(store, id, manifest, g) }),
+      open: async (g) => graphSession(await open(g, await externalData(store, id, manifest, g))),
       winograd: backend.device === 'wasm',
       // The live graph is explain's default graph: shared, not built twice.
       preset: session ? { [camKey('gradcam', 'block5_conv3')]: graphSession(session, false) } : {},
@@ -365,13 +379,13 @@ export class Engine implements EngineApi {
     const { manifest } = this.loaded();
     const device = this.backend?.device ?? 'wasm';
     const p = await this.training().prepare(this.host.store, manifest, bytes);
-    const graph = buildAnalyzeGraph({ ...p.graph, winograd: device === 'wasm' });
-    const session = await ort.InferenceSession.create(encodeModel(graph), {
-      executionProviders: [...EXECUTION_PROVIDERS[device]],
-      graphOptimizationLevel: 'all',
-      externalData: [...p.files].map(([path, data]) => ({ path, data })),
-      ...sessionExtras(manifest),
-    });
+    const store = this.host.store;
+    const session = await liveSessions(
+      buildLiveGraphs(p.graph),
+      sessionOpener(device, manifest),
+      p.files,
+      device === 'wasm' ? (g) => externalData(store, manifest.id, manifest, g) : undefined,
+    );
     await this.custom?.session.release();
     this.custom = { manifest, labels: p.info.classes, session, size: p.info.inputSize, bytes: bytes.slice() };
     return p.info;
@@ -401,7 +415,7 @@ export class Engine implements EngineApi {
   }
 
   /** The session analyze runs: the custom classifier's when one is in use for this model. */
-  private live(): Loaded & { session: ort.InferenceSession; size: number } {
+  private live(): Omit<Loaded, 'session'> & { session: LiveRunner; size: number } {
     const model = this.loaded();
     const c = this.custom;
     if (c && c.manifest === model.manifest) return { ...model, labels: c.labels, session: c.session, size: c.size };

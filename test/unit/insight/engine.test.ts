@@ -66,7 +66,11 @@ describe('Engine insight methods (tiny int8 bundle)', () => {
 
   it("explain('gradcam', block5_conv3) is the live analyze's heatmap; the variants and other layers differ", async () => {
     const img = frame(40, 40);
+    // The first frame runs the plain base; then the Winograd base is swapped in (workers/engine/live.ts).
+    const first = await engine.analyze(img);
     const live = await engine.analyze(img);
+    first.heatmap.data.forEach((v, i) => expect(v).toBeCloseTo(live.heatmap.data[i]!, 4));
+    // explain's default graph IS the live graph (shared sessions): the same numbers, bit for bit.
     const ex = await engine.explain(img);
     expect(ex.target).toEqual(live.target);
     expect(ex.heatmap.dims).toEqual(live.heatmap.dims);

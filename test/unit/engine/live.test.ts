@@ -1,0 +1,148 @@
+/**
+ * The live graph in two halves (buildLiveGraphs, splitAt) and the engine's two-session live view
+ * (LiveSessions): the halves compute what the fused live graph computes; the plain base is replaced
+ * by the Winograd base after the first frame, with the same results; a failed upgrade keeps the
+ * plain base working; a cut the back half cannot start from is refused by name.
+ */
+import * as ort from 'onnxruntime-web';
+import { describe, expect, it } from 'vitest';
+import { buildAnalyzeGraph, buildLiveGraphs, IO } from '../../../src/core/graphs/analyze';
+import { GraphBuilder } from '../../../src/core/onnx/builder';
+import { encodeModel } from '../../../src/core/onnx/encode';
+import type { Graph } from '../../../src/core/onnx/ir';
+import { splitAt } from '../../../src/core/onnx/split';
+import { demoWeights } from '../../../src/core/vgg16/demo';
+import { inlineWeights } from '../../../src/core/vgg16/graph';
+import type { VggConfig } from '../../../src/core/vgg16/spec';
+import { TINY_VGG } from '../../../src/core/vgg16/spec';
+import { LiveSessions } from '../../../workers/engine/live';
+import { mulberry32, uniform } from '../../helpers/ort';
+
+// Wide enough for the Winograd rewrite (it leaves convs with < 16 input channels alone).
+const CFG: VggConfig = {
+  ...TINY_VGG,
+  blocks: [
+    [16, 16],
+    [16, 16],
+    [16, 16, 16],
+    [16, 16, 16],
+    [32, 32, 32],
+  ],
+};
+const S = CFG.inputSize;
+const weights = demoWeights(CFG, 5);
+const options = { cfg: CFG, weights: (b: GraphBuilder) => inlineWeights(b, CFG, weights) };
+const open = (g: Graph) => ort.InferenceSession.create(encodeModel(g));
+
+function feeds(seed: number, target = -1) {
+  return {
+    [IO.image]: new ort.Tensor('float32', uniform(mulberry32(seed), 3 * S * S, -120, 130), [1, 3, S, S]),
+    [IO.target]: new ort.Tensor('int64', BigInt64Array.of(BigInt(target)), [1]),
+  };
+}
+
+const floats = (out: Record<string, ort.Tensor>, k: string) => Array.from(out[k]!.data as Float32Array);
+const ints = (out: Record<string, ort.Tensor>, k: string) => Array.from(out[k]!.data as BigInt64Array, Number);
+
+function expectSameLiveOutputs(got: Record<string, ort.Tensor>, ref: Record<string, ort.Tensor>, digits: number) {
+  expect(ints(got, IO.topIndices)).toEqual(ints(ref, IO.topIndices));
+  expect(ints(got, IO.targetIndex)).toEqual(ints(ref, IO.targetIndex));
+  const [h, r] = [floats(got, IO.heatmap), floats(ref, IO.heatmap)];
+  expect(h.length).toBe(r.length);
+  expect(Math.max(...r)).toBe(1); // a map with something on it, not a blank one
+  h.forEach((v, i) => expect(v).toBeCloseTo(r[i]!, digits));
+  floats(got, IO.probs).forEach((v, i) => expect(v).toBeCloseTo(floats(ref, IO.probs)[i]!, digits));
+}
+
+describe('buildLiveGraphs: the live graph cut at block5_conv3', () => {
+  it('front then back computes what the fused graph computes', async () => {
+    const halves = buildLiveGraphs(options);
+    expect(halves.front.outputs.map((o) => o.name)).toEqual([halves.cut]);
+    expect(halves.back.inputs.map((i) => i.name).sort()).toEqual([halves.cut, IO.target].sort());
+    // Each half holds only its own weights: the head's dense kernels are not in the front.
+    expect([...halves.front.initializers.keys()].some((k) => k.startsWith('fc1'))).toBe(false);
+    expect([...halves.back.initializers.keys()].some((k) => k.startsWith('block1'))).toBe(false);
+    const [fused, front, back] = await Promise.all([
+      open(buildAnalyzeGraph(options)),
+      open(halves.front),
+      open(halves.back),
+    ]);
+    for (const [seed, target] of [
+      [1, -1],
+      [2, 5],
+    ] as const) {
+      const f = feeds(seed, target);
+      const a = (await front.run({ [IO.image]: f[IO.image] }))[halves.cut]!;
+      expect(a.dims).toEqual([1, 32, 2, 2]);
+      expectSameLiveOutputs(await back.run({ [IO.target]: f[IO.target], [halves.cut]: a }), await fused.run(f), 6);
+    }
+  });
+
+  it('refuses a cut that the back half cannot start from, naming the value that crosses', () => {
+    const b = new GraphBuilder('skip');
+    const x = b.input('x', 'float32', [1, 4]);
+    const y = b.relu(x, 'y');
+    const z = b.relu(y, 'z');
+    b.output(b.add(z, y)); // reads y, computed before the cut z
+    expect(() => splitAt(b.graph, z)).toThrow(new RegExp(`reads '${y}', computed before '${z}'`));
+    expect(() => splitAt(b.graph, 'nowhere')).toThrow(/'nowhere' is not computed/);
+  });
+
+  it('drops nodes no output needs (a base pool that a custom head does not read)', () => {
+    const b = new GraphBuilder('dangling');
+    const x = b.input('x', 'float32', [1, 4]);
+    const y = b.relu(x, 'y');
+    b.relu(y, 'unused'); // reads y, computed before the cut, but nothing reads it
+    const z = b.neg(y);
+    b.output(b.relu(z, 'out'));
+    const { front, back } = splitAt(b.graph, z);
+    expect(front.nodes.map((n) => n.op)).toEqual(['Relu', 'Neg']);
+    expect(back.nodes.map((n) => n.op)).toEqual(['Relu']);
+    expect(back.inputs.map((i) => i.name)).toEqual([z]);
+  });
+});
+
+describe('LiveSessions: plain base for the first frame, Winograd base from the second', () => {
+  it('swaps the base after the first frame and keeps the results', async () => {
+    const halves = buildLiveGraphs(options);
+    const opened: Graph[] = [];
+    const counting = (g: Graph) => (opened.push(g), open(g));
+    const live = await LiveSessions.create(halves, counting, counting);
+    const fused = await open(buildAnalyzeGraph(options));
+    expect(live.form).toBe('plain');
+    expect(opened.flatMap((g) => g.nodes).some((n) => n.name.includes('_wino'))).toBe(false);
+
+    const first = await live.run(feeds(7));
+    expect(opened).toHaveLength(2); // a one-shot caller builds no Winograd base
+    const second = await live.run(feeds(7)); // builds the Winograd base, then runs on it
+    expect(live.form).toBe('winograd');
+    expect(opened).toHaveLength(3);
+    expect(opened[2]!.nodes.some((n) => n.name.includes('_wino'))).toBe(true);
+    expect(opened[2]!.nodes.some((n) => n.op === 'Gemm' && n.name.startsWith('fc'))).toBe(false);
+    const ref = await fused.run(feeds(7));
+    expectSameLiveOutputs(first, ref, 5);
+    expectSameLiveOutputs(second, ref, 4); // F(4×4) Winograd: ≈ 1e-5 relative
+    await live.release();
+  });
+
+  it('keeps the plain base, and says why, when the Winograd base cannot be built', async () => {
+    const halves = buildLiveGraphs(options);
+    const live = await LiveSessions.create(halves, open, async () => {
+      throw new Error('out of memory');
+    });
+    const first = await live.run(feeds(9));
+    const second = await live.run(feeds(9));
+    expect(live.form).toBe('final');
+    expect(live.upgradeError?.message).toBe('out of memory');
+    expectSameLiveOutputs(second, first, 6);
+    await live.release();
+  });
+
+  it('stays plain without a way to reopen (WebGPU)', async () => {
+    const live = await LiveSessions.create(buildLiveGraphs(options), open);
+    await live.run(feeds(3));
+    await live.run(feeds(3));
+    expect(live.form).toBe('final');
+    await live.release();
+  });
+});

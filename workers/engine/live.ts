@@ -1,0 +1,93 @@
+/**
+ * The ImageNet live view's graph as two onnxruntime sessions (buildLiveGraphs): the conv base
+ * ("front": image → block5_conv3) and the head ("back": block5_conv3, target → top-5, heatmap).
+ * A frame runs one, then the other on its output (one 1×512×14×14 tensor crosses).
+ *
+ * Why two: on WASM the fast base is the Winograd rewrite, but its session folds the Winograd kernels
+ * (4× the conv weights, through a Gemm) at creation, and on a cold runtime — every page load, since
+ * the runtime is compiled from bytes (runtime.ts) — that and the first run on not-yet-optimised code
+ * are most of the wait for the first heatmap. So the first frame runs a plain-conv base (nothing to
+ * fold), and the second frame first builds the Winograd base and swaps it in; the head, with its 500 MB of
+ * dense weights, is created once and never twice. Both bases compute the same function (the
+ * Winograd rewrite is checked against plain Conv in test/unit/onnx/winograd.test.ts).
+ */
+import * as ort from 'onnxruntime-web';
+import { IO } from '../../src/core/graphs/analyze';
+import type { Graph } from '../../src/core/onnx/ir';
+import { winogradRewrite } from '../../src/core/onnx/winograd';
+
+/** How a base graph becomes a session (the caller supplies options and external data). */
+export type OpenGraph = (graph: Graph) => Promise<ort.InferenceSession>;
+
+/** What a live frame runs: the same feeds and outputs as the fused live graph's session. */
+export interface LiveRunner {
+  run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>>;
+}
+
+export class LiveSessions implements LiveRunner {
+  /** Which base runs now: 'plain' until the Winograd base replaces it ('winograd'), or 'final'. */
+  form: 'plain' | 'winograd' | 'final';
+  /** Why the Winograd base could not be built (the plain base stays: slower, same results). */
+  upgradeError: Error | undefined;
+  private upgrading: Promise<void> | undefined;
+  private ran = false;
+
+  private constructor(
+    private front: ort.InferenceSession,
+    private readonly back: ort.InferenceSession,
+    private readonly cut: string,
+    private readonly frontGraph: Graph,
+    private readonly reopen: OpenGraph | undefined,
+  ) {
+    this.form = reopen ? 'plain' : 'final';
+  }
+
+  /**
+   * Sessions for the two halves (`open`). With `reopen` (WASM), the front starts plain and the second
+   * frame first builds its Winograd form with it; without (WebGPU: its conv shaders gain nothing
+   * from Winograd), the plain front stays.
+   */
+  static async create(
+    halves: { front: Graph; back: Graph; cut: string },
+    open: OpenGraph,
+    reopen?: OpenGraph,
+  ): Promise<LiveSessions> {
+    const back = await open(halves.back);
+    const front = await open(halves.front).catch(async (e: unknown) => {
+      await back.release();
+      throw e;
+    });
+    return new LiveSessions(front, back, halves.cut, halves.front, reopen);
+  }
+
+  async run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
+    // From the second frame on, the Winograd base (a one-shot caller never pays for building it).
+    if (this.ran && this.form === 'plain') await (this.upgrading ??= this.upgrade());
+    this.ran = true;
+    const { [IO.image]: image, ...rest } = feeds;
+    const a = (await this.front.run({ [IO.image]: image! }))[this.cut]!;
+    try {
+      return await this.back.run({ ...rest, [this.cut]: a });
+    } finally {
+      a.dispose();
+    }
+  }
+
+  async release(): Promise<void> {
+    await this.upgrading;
+    await Promise.all([this.front.release(), this.back.release()]);
+  }
+
+  private async upgrade(): Promise<void> {
+    try {
+      const next = await this.reopen!(winogradRewrite(this.frontGraph));
+      const old = this.front;
+      this.front = next;
+      this.form = 'winograd';
+      await old.release();
+    } catch (e) {
+      this.upgradeError = e instanceof Error ? e : new Error(String(e));
+      this.form = 'final';
+    }
+  }
+}
