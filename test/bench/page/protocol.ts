@@ -99,6 +99,10 @@ export interface ColdResult {
   createMs: number;
   runMs: number;
   bytes: number;
+  /** The second frame: the swap to the Winograd base (after the first frame), then the frame. */
+  secondMs?: number;
+  /** Which base the second frame ran on. */
+  secondBase?: string;
   /** The output's shape (block5_pool) or the heatmap's. */
   outputDims: number[];
   heatmap?: number[];
