@@ -53,3 +53,18 @@ export async function renderers(root: number): Promise<ProcMemory[]> {
 export async function resetPeaks(root: number): Promise<void> {
   for (const r of await renderers(root)) await writeFile(`/proc/${r.pid}/clear_refs`, '5').catch(() => undefined);
 }
+
+/**
+ * Resident MB of a process's Chromium shared-memory regions (`/memfd:shared-memory-region` mappings:
+ * buffers Chromium hands between threads and processes), from /proc/<pid>/smaps.
+ */
+export async function sharedMemoryMb(pid: number): Promise<number> {
+  const smaps = await readFile(`/proc/${pid}/smaps`, 'utf8');
+  let inRegion = false;
+  let kb = 0;
+  for (const line of smaps.split('\n')) {
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) inRegion = line.includes('/memfd:shared-memory-region');
+    else if (inRegion && line.startsWith('Rss:')) kb += Number(/(\d+)/.exec(line)?.[1] ?? 0);
+  }
+  return kb / 1024;
+}
