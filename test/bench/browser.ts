@@ -25,7 +25,7 @@ import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { readImage } from '../../src/cli/imageio';
 import type { RgbaImage } from '../../src/core/vision/image';
 import { renderers, resetPeaks } from '../helpers/proc';
-import { sessionExtras } from '../../workers/engine/engine';
+import { sessionExtras } from '../../workers/engine/sessions';
 import type { Bundles } from './node';
 import { graphBytes } from './node';
 import type {

@@ -11,7 +11,7 @@ import { encodeModel } from '../../src/core/onnx/encode';
 import { embedExternalData } from '../../src/core/onnx/external';
 import { demoWeights } from '../../src/core/vgg16/demo';
 import type { VggConfig } from '../../src/core/vgg16/spec';
-import { sessionExtras } from '../../workers/engine/engine';
+import { sessionExtras } from '../../workers/engine/sessions';
 import type { Row } from './report';
 import { timeIt } from './stats';
 

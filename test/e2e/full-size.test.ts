@@ -86,9 +86,10 @@ describe('the full-size demo model', () => {
         await w.client.send('HeapProfiler.collectGarbage');
     };
     // What is asserted: the largest renderer's resident set less Chromium's shared-memory regions.
-    // Those grow by a 4 MB region every few seconds while the live loop runs (about 40 MB a minute
-    // here; flat when paused; not the overlay canvas, not the JS heaps, not the WASM heap): an open
-    // problem (issue 6's note), logged below but not asserted.
+    // Those grow by a 4 MB region every few seconds while the live loop reads the fake camera (about
+    // 40 MB a minute here; flat when paused or when the grabber reads a still canvas instead; not the
+    // overlay, the JS heaps, the WASM heap or the engine): an open problem (issue 6's note), logged
+    // below but not asserted.
     const shared: number[] = [];
     const rss = async () => {
       await collect();

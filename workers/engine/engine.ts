@@ -3,12 +3,9 @@
  * PWA's worker wraps it with Comlink's expose(). It owns the onnxruntime-web sessions.
  */
 import * as ort from 'onnxruntime-web';
-import { loadBundle, readShards, weightRefs } from '../../src/core/bundle/load';
+import { loadBundle, weightRefs } from '../../src/core/bundle/load';
 import type { BundleManifest, BundleStore } from '../../src/core/bundle/manifest';
 import { buildLiveGraphs, IO } from '../../src/core/graphs/analyze';
-import { encodeModel } from '../../src/core/onnx/encode';
-import type { Graph } from '../../src/core/onnx/ir';
-import type { GraphSession } from '../../src/core/insight';
 import { camKey, Insight } from '../../src/core/insight';
 import { resizeCenterCrop } from '../../src/core/vision/resize';
 import { toNchw } from '../../src/core/vision/preprocess';
@@ -43,13 +40,8 @@ import type {
   StoredModel,
 } from './protocol';
 import { EngineStateError } from './errors';
-import { LiveSessions, type LiveRunner } from './live';
-
-/** Device → onnxruntime-web execution providers, the one place that maps them. */
-export const EXECUTION_PROVIDERS: Readonly<Record<Device, readonly string[]>> = Object.freeze({
-  webgpu: ['webgpu', 'wasm'],
-  wasm: ['wasm'],
-});
+import type { LiveRunner, LiveSessions } from './live';
+import { EXECUTION_PROVIDERS, externalData, graphSession, liveSessions, sessionOpener } from './sessions';
 
 /** The model-library half of the API, provided by hosts that keep bundles (the PWA's IndexedDB). */
 export type ModelLibrary = Pick<
@@ -100,82 +92,6 @@ interface Loaded {
 }
 
 const now = () => performance.now();
-
-/**
- * int8 bundles: let onnxruntime fold DequantizeLinear of the weights into fp32 constants at session
- * creation. Otherwise it keeps the DequantizeLinear nodes and re-dequantizes 138 M weights on every
- * frame (measured: 402 vs 274 ms per live frame in Node WASM); the cost is fp32 weights in memory.
- */
-export function sessionExtras(manifest: BundleManifest): Pick<ort.InferenceSession.SessionOptions, 'extra'> {
-  return manifest.quantization === 'int8' ? { extra: { session: { disable_quant_qdq: '1' } } } : {};
-}
-
-/** The graph's external-data files (the shards its initializers name), read and verified from the store. */
-async function externalData(
-  store: BundleStore,
-  id: string,
-  manifest: BundleManifest,
-  graph: Graph,
-): Promise<{ path: string; data: Uint8Array }[]> {
-  const names = new Set<string>();
-  for (const init of graph.initializers.values()) if (init.external) names.add(init.external.location);
-  const files = await readShards(store, id, manifest, names);
-  return [...files].map(([path, data]) => ({ path, data }));
-}
-
-type ExternalFiles = { path: string; data: Uint8Array }[];
-type SessionOpener = (graph: Graph, data: ExternalFiles) => Promise<ort.InferenceSession>;
-
-/** Creates a model's sessions on a device: the graph, and the external-data files it names. */
-function sessionOpener(device: Device, manifest: BundleManifest): SessionOpener {
-  const options: ort.InferenceSession.SessionOptions = {
-    executionProviders: [...EXECUTION_PROVIDERS[device]],
-    graphOptimizationLevel: 'all',
-    ...sessionExtras(manifest),
-  };
-  return (graph, data) => ort.InferenceSession.create(encodeModel(graph), { ...options, externalData: data });
-}
-
-/**
- * A live view's two sessions from the files in hand; with `reread` (WASM), the plain base becomes
- * Winograd after the first frame, its shards read again from the store (the bytes are not kept).
- */
-function liveSessions(
-  halves: Parameters<typeof LiveSessions.create>[0],
-  open: SessionOpener,
-  files: ReadonlyMap<string, Uint8Array>,
-  reread: ((g: Graph) => Promise<ExternalFiles>) | undefined,
-): Promise<LiveSessions> {
-  const inHand = [...files].map(([path, data]) => ({ path, data }));
-  return LiveSessions.create(halves, (g) => open(g, inHand), reread && (async (g) => open(g, await reread(g))));
-}
-
-/** An onnxruntime-web session for a graph, as the insight code's GraphSession. */
-export async function openGraph(
-  graph: Graph,
-  options: ort.InferenceSession.SessionOptions = {},
-): Promise<GraphSession> {
-  return graphSession(await ort.InferenceSession.create(encodeModel(graph), options));
-}
-
-/** A session as the insight code's GraphSession (float32 and int64 feeds); `owned`: release() releases it. */
-function graphSession(session: LiveRunner & { release(): Promise<void> }, owned = true): GraphSession {
-  return {
-    async run(feeds) {
-      const t: Record<string, ort.Tensor> = {};
-      for (const [k, v] of Object.entries(feeds))
-        t[k] =
-          v.data instanceof BigInt64Array
-            ? new ort.Tensor('int64', v.data, v.dims)
-            : new ort.Tensor('float32', v.data, v.dims);
-      const out = await session.run(t);
-      return Object.fromEntries(
-        Object.entries(out).map(([k, v]) => [k, { dims: [...v.dims], data: v.data as Float32Array | BigInt64Array }]),
-      );
-    },
-    release: async () => (owned ? session.release() : undefined),
-  };
-}
 
 export class Engine implements EngineApi {
   private backend: BackendInfo | undefined;

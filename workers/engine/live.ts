@@ -34,9 +34,10 @@ export class LiveSessions implements LiveRunner {
 
   private constructor(
     private front: ort.InferenceSession,
-    private readonly back: ort.InferenceSession,
+    private readonly back: ort.InferenceSession | undefined,
     private readonly cut: string,
-    private readonly frontGraph: Graph,
+    /** The plain front, kept until its Winograd form is built. */
+    private frontGraph: Graph | undefined,
     private readonly reopen: OpenGraph | undefined,
   ) {
     this.form = reopen ? 'plain' : 'final';
@@ -45,16 +46,17 @@ export class LiveSessions implements LiveRunner {
   /**
    * Sessions for the two halves (`open`). With `reopen` (WASM), the front starts plain and the second
    * frame first builds its Winograd form with it; without (WebGPU: its conv shaders gain nothing
-   * from Winograd), the plain front stays.
+   * from Winograd), the plain front stays. Without a back half, a frame returns the front's output
+   * (the benchmark's base-only cold start).
    */
   static async create(
-    halves: { front: Graph; back: Graph; cut: string },
+    halves: { front: Graph; back?: Graph; cut: string },
     open: OpenGraph,
     reopen?: OpenGraph,
   ): Promise<LiveSessions> {
-    const back = await open(halves.back);
+    const back = halves.back && (await open(halves.back));
     const front = await open(halves.front).catch(async (e: unknown) => {
-      await back.release();
+      await back?.release();
       throw e;
     });
     return new LiveSessions(front, back, halves.cut, halves.front, reopen);
@@ -65,7 +67,9 @@ export class LiveSessions implements LiveRunner {
     if (this.ran && this.form === 'plain') await (this.upgrading ??= this.upgrade());
     this.ran = true;
     const { [IO.image]: image, ...rest } = feeds;
-    const a = (await this.front.run({ [IO.image]: image! }))[this.cut]!;
+    const out = await this.front.run({ [IO.image]: image! });
+    if (!this.back) return out;
+    const a = out[this.cut]!;
     try {
       return await this.back.run({ ...rest, [this.cut]: a });
     } finally {
@@ -75,15 +79,16 @@ export class LiveSessions implements LiveRunner {
 
   async release(): Promise<void> {
     await this.upgrading;
-    await Promise.all([this.front.release(), this.back.release()]);
+    await Promise.all([this.front.release(), this.back?.release()]);
   }
 
   private async upgrade(): Promise<void> {
     try {
-      const next = await this.reopen!(winogradRewrite(this.frontGraph));
+      const next = await this.reopen!(winogradRewrite(this.frontGraph!));
       const old = this.front;
       this.front = next;
       this.form = 'winograd';
+      this.frontGraph = undefined;
       await old.release();
     } catch (e) {
       this.upgradeError = e instanceof Error ? e : new Error(String(e));

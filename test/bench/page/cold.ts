@@ -13,9 +13,8 @@ import { buildLiveGraphs, IO } from '../../../src/core/graphs/analyze';
 import { GraphBuilder } from '../../../src/core/onnx/builder';
 import { encodeModel } from '../../../src/core/onnx/encode';
 import type { Graph } from '../../../src/core/onnx/ir';
-import { winogradRewrite } from '../../../src/core/onnx/winograd';
 import { vggBase } from '../../../src/core/vgg16/graph';
-import { sessionExtras } from '../../../workers/engine/engine';
+import { sessionExtras } from '../../../workers/engine/sessions';
 import { LiveSessions } from '../../../workers/engine/live';
 import { LibraryConnection } from '../../../workers/engine/library/connection';
 import { IdbBundleStore } from '../../../workers/engine/library/store';
@@ -46,36 +45,14 @@ export async function storeBundle(r: StoreRequest): Promise<number> {
 }
 
 /** The conv base alone, ending at block5_pool, plain convs (the front LiveSessions starts with). */
-function baseGraph(manifest: BundleManifest, parts: PartName[]): { front: Graph; back: undefined; cut: string } {
+function baseGraph(manifest: BundleManifest, parts: PartName[]): { front: Graph; cut: string; back?: Graph } {
   const cfg = manifest.architecture;
   const b = new GraphBuilder('convlens-base');
   const image = b.input(IO.image, 'float32', [1, 3, cfg.inputSize, cfg.inputSize]);
   const acts = vggBase(b, cfg, image, weightRefs(b, manifest, parts));
   const cut = acts.get('block5_pool')!;
   b.output(cut);
-  return { front: b.graph, back: undefined, cut };
-}
-
-/** The base alone as LiveSessions runs its front: plain for the first frame, Winograd from the second. */
-async function baseRunner(graph: Graph, open: (g: Graph) => Promise<ort.InferenceSession>) {
-  let session = await open(graph);
-  let form: 'plain' | 'winograd' = 'plain';
-  let ran = false;
-  return {
-    get form() {
-      return form;
-    },
-    async run(frame: Record<string, ort.Tensor>) {
-      if (ran && form === 'plain') {
-        await session.release();
-        session = await open(winogradRewrite(graph));
-        form = 'winograd';
-      }
-      ran = true;
-      return session.run(frame);
-    },
-    release: () => session.release(),
-  };
+  return { front: b.graph, cut };
 }
 
 export async function coldStart(mode: ColdMode, id: string, threads: number): Promise<ColdResult> {
@@ -120,9 +97,7 @@ export async function coldStart(mode: ColdMode, id: string, threads: number): Pr
     const t2 = performance.now();
     r.buildMs = t2 - t1;
     const frame = feeds(cfg.inputSize, mode === 'full');
-    const runner = halves.back
-      ? await LiveSessions.create({ ...halves, back: halves.back }, open, open)
-      : await baseRunner(halves.front, open);
+    const runner = await LiveSessions.create(halves, open, open);
     const t3 = performance.now();
     r.createMs = t3 - t2;
     const out = await runner.run(frame);

@@ -138,6 +138,21 @@ describe('LiveSessions: plain base for the first frame, Winograd base from the s
     await live.release();
   });
 
+  it('runs a base alone (no head): its output, plain first, then Winograd', async () => {
+    const { front, cut } = buildLiveGraphs(options);
+    const live = await LiveSessions.create({ front, cut }, open, open);
+    const plain = await open(front);
+    const image = { [IO.image]: feeds(4)[IO.image] };
+    const ref = (await plain.run(image))[cut]!.data as Float32Array;
+    const first = (await live.run(image))[cut]!.data as Float32Array;
+    expect(Array.from(first)).toEqual(Array.from(ref));
+    const second = (await live.run(image))[cut]!.data as Float32Array;
+    expect(live.form).toBe('winograd');
+    expect(Math.max(...ref)).toBeGreaterThan(0);
+    second.forEach((v, i) => expect(v).toBeCloseTo(ref[i]!, 3));
+    await live.release();
+  });
+
   it('stays plain without a way to reopen (WebGPU)', async () => {
     const live = await LiveSessions.create(buildLiveGraphs(options), open);
     await live.run(feeds(3));

@@ -4,7 +4,7 @@
  * on the fixture photos with the demo VGG16, what can and cannot hold for Grad-CAM vs random maps.
  */
 import * as ort from 'onnxruntime-web';
-import { openGraph } from '../../../workers/engine/engine';
+import { openGraph } from '../../../workers/engine/sessions';
 import { describe, expect, it } from 'vitest';
 import { readImage } from '../../../src/cli/imageio';
 import type { Rgba } from '../../../src/core/insight';

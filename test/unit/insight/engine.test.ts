@@ -12,7 +12,8 @@ import { demoWeights } from '../../../src/core/vgg16/demo';
 import { inlineWeights } from '../../../src/core/vgg16/graph';
 import { TINY_VGG } from '../../../src/core/vgg16/spec';
 import { resizeCenterCrop } from '../../../src/core/vision/resize';
-import { Engine, openGraph } from '../../../workers/engine/engine';
+import { Engine } from '../../../workers/engine/engine';
+import { openGraph } from '../../../workers/engine/sessions';
 import { MemoryStore } from '../../helpers/memory-store';
 
 ort.env.logLevel = 'error';
