@@ -5,79 +5,151 @@
  */
 import { assertRgba, type RgbaImage } from './image';
 
-/** The source indices and weights that make one output sample along one axis. */
-interface Tap {
-  index: number[];
-  weight: number[];
+/**
+ * The taps of one axis, flat: output sample o is Σ weight[k]·src[index[k]] for k in [start[o], start[o + 1]).
+ * Typed arrays, not an object per sample: the resampling loops below are the live view's preprocessing.
+ */
+interface Taps {
+  start: Int32Array;
+  index: Int32Array;
+  weight: Float64Array;
+}
+
+/** Flattens per-sample (indices, weights) lists; `lists(o)` gives output sample o's. */
+function flatTaps(dstLen: number, lists: (o: number) => [number[], number[]]): Taps {
+  const start = new Int32Array(dstLen + 1);
+  const index: number[] = [];
+  const weight: number[] = [];
+  for (let o = 0; o < dstLen; o++) {
+    const [i, w] = lists(o);
+    index.push(...i);
+    weight.push(...w);
+    start[o + 1] = index.length;
+  }
+  return { start, index: Int32Array.from(index), weight: Float64Array.from(weight) };
+}
+
+/** The taps of output samples [from, from + len): a window of the output, as a crop of the resized axis. */
+function windowTaps(t: Taps, from: number, len: number): Taps {
+  const lo = t.start[from]!;
+  const hi = t.start[from + len]!;
+  return {
+    start: t.start.slice(from, from + len + 1).map((v) => v - lo),
+    index: t.index.slice(lo, hi),
+    weight: t.weight.slice(lo, hi),
+  };
 }
 
 /** Shrink factors above this switch from bilinear to area averaging, since bilinear then skips pixels and aliases. */
 const MAX_BILINEAR_SHRINK = 2;
 
 /** Two-tap linear interpolation at half-pixel centres, clamped at the borders (edge pixels repeat). */
-function bilinearTaps(srcLen: number, dstLen: number): Tap[] {
+function bilinearTaps(srcLen: number, dstLen: number): Taps {
   const scale = srcLen / dstLen;
-  return Array.from({ length: dstLen }, (_, o) => {
+  return flatTaps(dstLen, (o) => {
     const pos = Math.min(Math.max((o + 0.5) * scale - 0.5, 0), srcLen - 1);
     const i0 = Math.floor(pos);
     const i1 = Math.min(i0 + 1, srcLen - 1);
     const t = pos - i0;
-    return { index: [i0, i1], weight: [1 - t, t] };
+    return [
+      [i0, i1],
+      [1 - t, t],
+    ];
   });
 }
 
 /** Box filter: each output sample is the mean of the source span it covers, partial pixels weighted by overlap. */
-function areaTaps(srcLen: number, dstLen: number): Tap[] {
+function areaTaps(srcLen: number, dstLen: number): Taps {
   const scale = srcLen / dstLen;
-  return Array.from({ length: dstLen }, (_, o) => {
+  return flatTaps(dstLen, (o) => {
     const lo = o * scale;
     const hi = Math.min((o + 1) * scale, srcLen);
-    const tap: Tap = { index: [], weight: [] };
+    const index: number[] = [];
+    const weight: number[] = [];
     for (let i = Math.floor(lo); i < Math.ceil(hi); i++) {
       const overlap = Math.min(hi, i + 1) - Math.max(lo, i);
       if (overlap <= 0) continue;
-      tap.index.push(i);
-      tap.weight.push(overlap / (hi - lo));
+      index.push(i);
+      weight.push(overlap / (hi - lo));
     }
-    return tap;
+    return [index, weight];
   });
 }
 
-function axisTaps(srcLen: number, dstLen: number, antialias: boolean): Tap[] {
+function axisTaps(srcLen: number, dstLen: number, antialias: boolean): Taps {
   return antialias && srcLen > MAX_BILINEAR_SHRINK * dstLen ? areaTaps(srcLen, dstLen) : bilinearTaps(srcLen, dstLen);
 }
 
-/** Separable resample of an interleaved w×h×channels array: rows first, then columns, in float32. */
+/**
+ * Separable resample of an interleaved w×h×channels array: rows first (only the source rows some
+ * output row reads), then columns, in float32. Each sum runs over its taps in order, so the result
+ * does not depend on which window of the output is asked for.
+ */
 function resampleSeparable(
   src: ArrayLike<number>,
   w: number,
   h: number,
   channels: number,
-  xTaps: Tap[],
-  yTaps: Tap[],
+  xTaps: Taps,
+  yTaps: Taps,
 ): Float32Array {
-  const outW = xTaps.length;
-  const outH = yTaps.length;
-  const rows = new Float32Array(h * outW * channels);
-  for (let y = 0; y < h; y++) {
+  const outW = xTaps.start.length - 1;
+  const outH = yTaps.start.length - 1;
+  let y0 = h;
+  let y1 = -1;
+  for (const i of yTaps.index) {
+    if (i < y0) y0 = i;
+    if (i > y1) y1 = i;
+  }
+  const stride = outW * channels;
+  const rows = new Float32Array(Math.max(0, y1 - y0 + 1) * stride);
+  const { start: xs, index: xi, weight: xw } = xTaps;
+  for (let y = y0; y <= y1; y++) {
+    const srcRow = y * w;
+    const dst = (y - y0) * stride;
     for (let x = 0; x < outW; x++) {
-      const { index, weight } = xTaps[x]!;
+      const k0 = xs[x]!;
+      const k1 = xs[x + 1]!;
+      if (channels === 4) {
+        // RGBA, the live path: the four sums side by side, each still over its taps in order.
+        let a0 = 0;
+        let a1 = 0;
+        let a2 = 0;
+        let a3 = 0;
+        for (let k = k0; k < k1; k++) {
+          const wk = xw[k]!;
+          const p = (srcRow + xi[k]!) * 4;
+          a0 += wk * src[p]!;
+          a1 += wk * src[p + 1]!;
+          a2 += wk * src[p + 2]!;
+          a3 += wk * src[p + 3]!;
+        }
+        const d = dst + x * 4;
+        rows[d] = a0;
+        rows[d + 1] = a1;
+        rows[d + 2] = a2;
+        rows[d + 3] = a3;
+        continue;
+      }
       for (let c = 0; c < channels; c++) {
         let acc = 0;
-        for (let k = 0; k < index.length; k++) acc += weight[k]! * src[(y * w + index[k]!) * channels + c]!;
-        rows[(y * outW + x) * channels + c] = acc;
+        for (let k = k0; k < k1; k++) acc += xw[k]! * src[(srcRow + xi[k]!) * channels + c]!;
+        rows[dst + x * channels + c] = acc;
       }
     }
   }
-  const out = new Float32Array(outH * outW * channels);
-  const stride = outW * channels;
+  const out = new Float32Array(outH * stride);
+  const { start: ys, index: yi, weight: yw } = yTaps;
+  // Row by row (a weighted sum of whole rows, in tap order, in float64): contiguous reads.
+  const acc = new Float64Array(stride);
   for (let y = 0; y < outH; y++) {
-    const { index, weight } = yTaps[y]!;
-    for (let i = 0; i < stride; i++) {
-      let acc = 0;
-      for (let k = 0; k < index.length; k++) acc += weight[k]! * rows[index[k]! * stride + i]!;
-      out[y * stride + i] = acc;
+    acc.fill(0);
+    for (let k = ys[y]!; k < ys[y + 1]!; k++) {
+      const wk = yw[k]!;
+      const from = (yi[k]! - y0) * stride;
+      for (let i = 0; i < stride; i++) acc[i] = acc[i]! + wk * rows[from + i]!;
     }
+    out.set(acc, y * stride);
   }
   return out;
 }
@@ -125,10 +197,14 @@ export function shorterSideSize(width: number, height: number, size: number): { 
 
 /** The usual ImageNet input: shorter side to `size`, then the central size×size square (no distortion). */
 export function resizeCenterCrop(img: RgbaImage, size = 224): RgbaImage {
+  assertRgba(img);
   assertTargetSize(size, size);
   const scaled = shorterSideSize(img.width, img.height, size);
-  const resized = resizeBilinear(img, scaled.width, scaled.height);
-  return crop(resized, Math.floor((scaled.width - size) / 2), Math.floor((scaled.height - size) / 2), size, size);
+  // resizeBilinear to `scaled`, then the central square — computing only the square's pixels.
+  const xTaps = windowTaps(axisTaps(img.width, scaled.width, true), Math.floor((scaled.width - size) / 2), size);
+  const yTaps = windowTaps(axisTaps(img.height, scaled.height, true), Math.floor((scaled.height - size) / 2), size);
+  const data = new Uint8ClampedArray(resampleSeparable(img.data, img.width, img.height, 4, xTaps, yTaps));
+  return { width: size, height: size, data };
 }
 
 /**

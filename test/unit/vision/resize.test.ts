@@ -116,6 +116,33 @@ describe('crop and resizeCenterCrop', () => {
     expect(Math.abs(darkLeft - darkRight)).toBeLessThanOrEqual(1);
     expect(row[112]).toBe(255);
   });
+
+  // resizeCenterCrop computes only the square's pixels; it must be exactly the square of the full resize.
+  it.each([
+    [320, 240, 224], // landscape, bilinear (shrink 1.07)
+    [640, 480, 224], // landscape, area averaging (shrink 2.14)
+    [480, 1280, 224], // portrait, area averaging on both axes
+    [150, 100, 224], // upsampling
+    [31, 20, 20], // no scaling, odd margin
+  ])('equals resizeBilinear to the short side, then crop, bit for bit (%i×%i → %i)', (w, h, size) => {
+    let seed = w * 7919 + h;
+    const noise = imageFrom(w, h, () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return [seed & 255, (seed >>> 8) & 255, (seed >>> 16) & 255, (seed >>> 24) & 255];
+    });
+    const scaled = shorterSideSize(w, h, size);
+    const full = resizeBilinear(noise, scaled.width, scaled.height);
+    const expected = crop(
+      full,
+      Math.floor((scaled.width - size) / 2),
+      Math.floor((scaled.height - size) / 2),
+      size,
+      size,
+    );
+    const out = resizeCenterCrop(noise, size);
+    expect([out.width, out.height]).toEqual([size, size]);
+    expect(Buffer.from(out.data).equals(Buffer.from(expected.data))).toBe(true);
+  });
 });
 
 describe('resizeFloatMap', () => {
