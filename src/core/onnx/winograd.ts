@@ -299,11 +299,16 @@ function emit(
 
   // Kernel transform G·g·Gᵀ on the weight value: (O·C, 9) × kron(G, G)ᵀ (9, α²).
   // As Gemm(K_G (α², 9), W (O·C, 9), transB): already (α², O·C), no transpose even where the
-  // runtime does not fold it (a DequantizeLinear weight is not folded by default).
+  // runtime does not fold it (a DequantizeLinear weight is not folded by default). 'TC' wants
+  // Uᵀ (α², C, O): the weight is transposed to (C, O, 3, 3) first, so the folding never copies
+  // the 4× larger U (VGG16 base, Node: the session grows the WASM heap by 781 MB, not 935).
+  const tc = s.orientation === 'TC';
   const KG = constant(`G${m}`, [a2, 9], kron2(G));
-  const wr = reshape(W, [o * c, 9], [o * c, 9]);
+  const wr = tc
+    ? reshape(transpose(W, [1, 0, 2, 3], [c, o, 3, 3]), [c * o, 9], [c * o, 9])
+    : reshape(W, [o * c, 9], [o * c, 9]);
   const u0 = one('Gemm', [KG, wr], { transB: { type: 'int', value: 1 } }, [a2, o * c]);
-  const u = reshape(u0, [a2, o, c], [a2, o, c]);
+  const u = tc ? reshape(u0, [a2, c, o], [a2, c, o]) : reshape(u0, [a2, o, c], [a2, o, c]);
 
   const Y = node.outputs[0]!;
   const finish = (y: string) => {
@@ -313,10 +318,7 @@ function emit(
     b.graph.nodes.push({ op: B ? 'Add' : 'Identity', inputs, outputs: [Y], attrs: {}, name: `${hint}_out` });
   };
 
-  const tc = s.orientation === 'TC';
-  const mm = tc
-    ? one('MatMul', [v, transpose(u, [0, 2, 1], [a2, c, o])], {}, [n, a2, T, o])
-    : one('MatMul', [u, v], {}, [n, a2, o, T]);
+  const mm = tc ? one('MatMul', [v, u], {}, [n, a2, T, o]) : one('MatMul', [u, v], {}, [n, a2, o, T]);
   // Aᵀ·m·A over the leading α² axis of M (N, α², X), X = O·T or T·O: → (N, m, m, X).
   const len = o * T;
   let y0: string;
