@@ -33,7 +33,8 @@ export class LiveSessions implements LiveRunner {
   private ran = false;
 
   private constructor(
-    private front: ort.InferenceSession,
+    /** The base's session; undefined only while it is being replaced, or if no base could be reopened. */
+    private front: ort.InferenceSession | undefined,
     private readonly back: ort.InferenceSession | undefined,
     private readonly cut: string,
     /** The plain front, kept until its Winograd form is built. */
@@ -67,6 +68,7 @@ export class LiveSessions implements LiveRunner {
     if (this.ran && this.form === 'plain') await (this.upgrading ??= this.upgrade());
     this.ran = true;
     const { [IO.image]: image, ...rest } = feeds;
+    if (!this.front) throw this.upgradeError ?? new Error('the live view has no base session');
     const out = await this.front.run({ [IO.image]: image! });
     if (!this.back) return out;
     const a = out[this.cut]!;
@@ -79,20 +81,28 @@ export class LiveSessions implements LiveRunner {
 
   async release(): Promise<void> {
     await this.upgrading;
-    await Promise.all([this.front.release(), this.back?.release()]);
+    await Promise.all([this.front?.release(), this.back?.release()]);
   }
 
+  /**
+   * The plain base goes first, then the Winograd base is built: onnxruntime's WASM heap never
+   * shrinks, and building while the plain session is alive added its weights and buffers to the
+   * peak (Node: 1775 → 1630 MB with the ImageNet head). If the build fails, the plain base is
+   * opened again (slower frames, same results); if even that fails, frames fail with the first error.
+   */
   private async upgrade(): Promise<void> {
+    const plain = this.frontGraph!;
+    this.frontGraph = undefined;
+    const old = this.front!;
+    this.front = undefined;
+    await old.release();
     try {
-      const next = await this.reopen!(winogradRewrite(this.frontGraph!));
-      const old = this.front;
-      this.front = next;
+      this.front = await this.reopen!(winogradRewrite(plain));
       this.form = 'winograd';
-      this.frontGraph = undefined;
-      await old.release();
     } catch (e) {
       this.upgradeError = e instanceof Error ? e : new Error(String(e));
       this.form = 'final';
+      this.front = await this.reopen!(plain).catch(() => undefined);
     }
   }
 }

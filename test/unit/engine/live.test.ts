@@ -1,8 +1,8 @@
 /**
  * The live graph in two halves (buildLiveGraphs, splitAt) and the engine's two-session live view
  * (LiveSessions): the halves compute what the fused live graph computes; the plain base is replaced
- * by the Winograd base after the first frame, with the same results; a failed upgrade keeps the
- * plain base working; a cut the back half cannot start from is refused by name.
+ * by the Winograd base after the first frame (the plain one released first), with the same results;
+ * a failed upgrade reopens the plain base; a cut the back half cannot start from is refused by name.
  */
 import * as ort from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
@@ -125,16 +125,48 @@ describe('LiveSessions: plain base for the first frame, Winograd base from the s
     await live.release();
   });
 
-  it('keeps the plain base, and says why, when the Winograd base cannot be built', async () => {
+  it('releases the plain base before it builds the Winograd base (one base in memory at a time)', async () => {
+    const log: string[] = [];
+    const kind = (g: Graph) =>
+      g.nodes.some((n) => n.name.includes('_wino')) ? 'winograd' : g.outputs.length > 1 ? 'head' : 'plain';
+    const logged = async (g: Graph) => {
+      const s = await open(g);
+      log.push(`open ${kind(g)}`);
+      const release = s.release.bind(s);
+      s.release = async () => (log.push(`release ${kind(g)}`), release());
+      return s;
+    };
+    const live = await LiveSessions.create(buildLiveGraphs(options), logged, logged);
+    await live.run(feeds(2));
+    await live.run(feeds(2));
+    expect(log).toEqual(['open head', 'open plain', 'release plain', 'open winograd']);
+    await live.release();
+  });
+
+  it('reopens the plain base, and says why, when the Winograd base cannot be built', async () => {
     const halves = buildLiveGraphs(options);
-    const live = await LiveSessions.create(halves, open, async () => {
-      throw new Error('out of memory');
+    const reopened: Graph[] = [];
+    const live = await LiveSessions.create(halves, open, async (g) => {
+      if (g.nodes.some((n) => n.name.includes('_wino'))) throw new Error('out of memory');
+      reopened.push(g);
+      return open(g);
     });
     const first = await live.run(feeds(9));
     const second = await live.run(feeds(9));
     expect(live.form).toBe('final');
     expect(live.upgradeError?.message).toBe('out of memory');
+    expect(reopened).toEqual([halves.front]);
     expectSameLiveOutputs(second, first, 6);
+    await live.release();
+  });
+
+  it('fails later frames with the build error when no base can be reopened', async () => {
+    const live = await LiveSessions.create(buildLiveGraphs(options), open, async () => {
+      throw new Error('out of memory');
+    });
+    await live.run(feeds(9));
+    await expect(live.run(feeds(9))).rejects.toThrow('out of memory');
+    await expect(live.run(feeds(9))).rejects.toThrow('out of memory');
     await live.release();
   });
 
