@@ -105,8 +105,15 @@ function groupTensors(manifest: BundleManifest, parts: readonly PartName[]): Map
  * for a layer gets none of its tensors. The caller passes the loaded files as the session's
  * `externalData` ({ path: shard file name, data: bytes }).
  */
-export function weightRefs(b: GraphBuilder, manifest: BundleManifest, parts: readonly PartName[]): WeightRef {
+export function weightRefs(
+  b: GraphBuilder,
+  manifest: BundleManifest,
+  parts: readonly PartName[],
+  files?: ReadonlyMap<string, Uint8Array>,
+): WeightRef {
   const groups = groupTensors(manifest, parts);
+  /** Float value → the stored piece (and int8 scale) it is made from. */
+  const stored = new Map<string, { t: TensorEntry; scale?: TensorEntry }>();
   const int8 = manifest.quantization === 'int8';
   const declared = new Map<string, string>();
   const declare = (t: TensorEntry) =>
@@ -129,10 +136,12 @@ export function weightRefs(b: GraphBuilder, manifest: BundleManifest, parts: rea
       );
     }
     let values = entries.map(declare);
-    if (which === 'kernel' && int8) {
-      const scales = groups.get(`${layer}/scale`)!.map(declare);
+    const scaleEntries = which === 'kernel' && int8 ? groups.get(`${layer}/scale`)! : undefined;
+    if (scaleEntries) {
+      const scales = scaleEntries.map(declare);
       values = values.map((q, i) => b.dequantizeLinear(q, scales[i]!, undefined, 0, `${layer}/kernel_dq`));
     }
+    values.forEach((v, i) => stored.set(v, { t: entries[i]!, scale: scaleEntries?.[i] }));
     pieces.set(key, values);
     return values;
   };
@@ -146,7 +155,50 @@ export function weightRefs(b: GraphBuilder, manifest: BundleManifest, parts: rea
     return value;
   };
   ref.blocks = (layer) => floatPieces(layer, 'kernel');
+  if (files) {
+    ref.rowSums = (value, groups) => {
+      const piece = stored.get(value);
+      return piece && piece.t.dims.length === 2 ? rowSums(piece.t, piece.scale, groups, files) : undefined;
+    };
+  }
   return ref;
+}
+
+/**
+ * Sums of `groups` equal runs of each row of a stored 2-D kernel, in float64, rounded once to
+ * float32. int8: the exact integer sum times the row's scale (what summing the dequantized row
+ * gives, less its per-element rounding).
+ */
+function rowSums(
+  t: TensorEntry,
+  scale: TensorEntry | undefined,
+  groups: number,
+  files: ReadonlyMap<string, Uint8Array>,
+): Float32Array | undefined {
+  const [rows, cols] = t.dims as [number, number];
+  if (cols % groups !== 0) return undefined;
+  const run = cols / groups;
+  const file = files.get(t.shard);
+  if (!file) return undefined;
+  const bytes = file.subarray(t.offset, t.offset + t.length);
+  const values =
+    t.dtype === 'int8'
+      ? new Int8Array(bytes.buffer, bytes.byteOffset, rows * cols)
+      : bytes.byteOffset % 4 === 0
+        ? new Float32Array(bytes.buffer, bytes.byteOffset, rows * cols)
+        : new Float32Array(tensorBytes(t, files));
+  const scales = scale ? new Float32Array(tensorBytes(scale, files)) : undefined;
+  const out = new Float32Array(rows * groups);
+  for (let r = 0; r < rows; r++) {
+    const s = scales ? scales[r]! : 1;
+    for (let g = 0; g < groups; g++) {
+      let sum = 0;
+      const from = r * cols + g * run;
+      for (let i = from; i < from + run; i++) sum += values[i]!;
+      out[r * groups + g] = sum * s;
+    }
+  }
+  return out;
 }
 
 /** A tensor's bytes, copied out of its shard (so typed views are aligned). */

@@ -124,7 +124,7 @@ function analyzeGraph(o: AnalyzeGraphOptions): { graph: Graph; cut: string } {
   const targets = [{ name: scored, seed: onehot }];
   const heat =
     (o.cam ?? 'gradcam') === 'gradcam'
-      ? camFromWeights(b, A, gradcamWeights(b, A, targets, o.camShortcut ?? true))
+      ? camFromWeights(b, A, gradcamWeights(b, A, targets, o.camShortcut ?? true, weight.rowSums))
       : camMap(b, A, backward(b, targets, [A]).get(A)!, o.cam!);
   b.output(rename(b, heat, IO.heatmap));
   return { graph: b.graph, cut: A };

@@ -14,6 +14,13 @@ export interface WeightRef {
    * in order. Absent, or one block: use the whole kernel.
    */
   blocks?(layer: string): string[];
+  /**
+   * For a dense kernel value `value` (one stored block, rows × cols) whose bytes the caller holds:
+   * each row's sums over `groups` equal runs of columns, as a (rows, groups) row-major array, or
+   * undefined. Grad-CAM's shortcut takes fc1 summed over space from here, so onnxruntime does not
+   * fold a reshaped copy of fc1 at session creation (src/core/graphs/cam-weights.ts).
+   */
+  rowSums?(value: string, groups: number): Float32Array | undefined;
 }
 
 /** Layer name → value name of its output (post-ReLU for conv and fc1/fc2, logits for predictions). */

@@ -129,6 +129,34 @@ describe.each([
     }
   });
 
+  it('rowSums: each stored dense block, rows summed over runs of columns, from the bytes in hand', async () => {
+    const { manifest, files } = await loadBundle(new MemoryStore().add(bundle), 'tiny', ['base', 'imagenet-head']);
+    const parts = manifest.parts.map((p) => p.name);
+    const dense = readWeights(manifest, files).get('fc1')!.kernel; // (units, inputs), dequantized
+    const [units, inputs] = [cfg.fc[0]!, dense.length / cfg.fc[0]!];
+    const groups = 16; // block5's channels: runs of inputs / 16 values
+    const run = inputs / groups;
+    const b = new GraphBuilder('sums');
+    const ref = weightRefs(b, manifest, parts, files);
+    const blocks = ref.blocks!('fc1');
+    let row = 0;
+    for (const value of blocks) {
+      const sums = ref.rowSums!(value, groups)!;
+      const rows = sums.length / groups;
+      for (let r = 0; r < rows; r++)
+        for (let g = 0; g < groups; g++) {
+          let want = 0;
+          for (let i = 0; i < run; i++) want += dense[(row + r) * inputs + g * run + i]!;
+          expect(Math.abs(sums[r * groups + g]! - want)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(want)));
+        }
+      row += rows;
+    }
+    expect(row).toBe(units); // the blocks cover fc1
+    expect(ref.rowSums!(blocks[0]!, inputs + 1)).toBeUndefined(); // runs that do not divide a row
+    expect(ref.rowSums!('not-a-kernel', groups)).toBeUndefined();
+    expect(weightRefs(new GraphBuilder('no-files'), manifest, parts).rowSums).toBeUndefined();
+  });
+
   it('the graph over the bundle (external data) equals the graph with the weights inline', async () => {
     const { manifest, files } = await loadBundle(new MemoryStore().add(bundle), 'tiny', ['base', 'imagenet-head']);
     const parts = manifest.parts.map((p) => p.name);
