@@ -17,7 +17,7 @@ import {
   type TestServer,
 } from './harness';
 import { FULL_MODELS, MODEL_ID } from './paths';
-import { renderers, sharedMemoryMb } from '../helpers/proc';
+import { renderers, residentByMapping, sharedMemoryMb } from '../helpers/proc';
 
 describe('the full-size demo model', () => {
   let server: TestServer;
@@ -100,10 +100,16 @@ describe('the full-size demo model', () => {
     };
     const samples: number[] = [];
     const start = Date.now();
+    // Which mappings grew (from the fifth sample on), so a new kind of growth names itself in the log.
+    const maps = async () => residentByMapping((await renderers(root)).sort((a, b) => b.rss - a.rss)[0]!.pid);
+    let before = new Map<string, number>();
     while (Date.now() - start < seconds * 1000) {
       samples.push(await rss());
+      if (samples.length === 5) before = await maps();
       await new Promise((r) => setTimeout(r, 5000));
     }
+    const grew = [...(await maps())].map(([k, v]) => [k, v - (before.get(k) ?? 0)] as const);
+    const top = grew.sort((a, b) => b[1] - a[1]).slice(0, 4);
     const results = await page.evaluate(() => (window as unknown as { results: number }).results);
     expect(results).toBeGreaterThan(seconds / 5); // it kept running (well under the camera's 30 fps)
     // After a warm-up fifth, the resident set may wobble (GC, arenas) but must not climb.
@@ -113,6 +119,7 @@ describe('the full-size demo model', () => {
     const mb = (xs: number[]) => xs.map((m) => m.toFixed(0)).join(' ');
     console.log(`soak ${seconds} s: ${results} results; renderer RSS less shared memory, MB: ${mb(samples)}`);
     console.log(`  Chromium shared-memory regions, MB: ${mb(shared)}`);
+    console.log(`  grew most: ${top.map(([k, v]) => `${k} ${v.toFixed(1)} MB`).join('; ')}`);
     expect(late - early).toBeLessThan(64);
   }, 900_000);
 });

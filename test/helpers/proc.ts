@@ -55,16 +55,31 @@ export async function resetPeaks(root: number): Promise<void> {
 }
 
 /**
- * Resident MB of a process's Chromium shared-memory regions (`/memfd:shared-memory-region` mappings:
- * buffers Chromium hands between threads and processes), from /proc/<pid>/smaps.
+ * Chromium's shared-memory regions (buffers it hands between threads and processes): memfd mappings
+ * named `/memfd:shared-memory-region`, or, where Chromium backs them with files (Debian's Chromium
+ * 150 here), deleted `/tmp/.org.chromium.Chromium.*` (or `/dev/shm/...`) files, one per region.
  */
+const SHARED_MEMORY = /\/memfd:shared-memory-region|\/\.org\.chromium\.Chromium\.\S+ \(deleted\)$/;
+
+/** Resident MB of a process's Chromium shared-memory regions, from /proc/<pid>/smaps. */
 export async function sharedMemoryMb(pid: number): Promise<number> {
+  let mb = 0;
+  for (const [name, m] of await residentByMapping(pid)) if (SHARED_MEMORY.test(name)) mb += m;
+  return mb;
+}
+
+/**
+ * Resident MB of a process by mapping (the path column of /proc/<pid>/smaps; anonymous mappings as
+ * `[anon]`), for telling which kind of memory grows; Chromium's shared-memory files as one entry.
+ */
+export async function residentByMapping(pid: number): Promise<Map<string, number>> {
   const smaps = await readFile(`/proc/${pid}/smaps`, 'utf8');
-  let inRegion = false;
-  let kb = 0;
+  const out = new Map<string, number>();
+  let name = '[anon]';
   for (const line of smaps.split('\n')) {
-    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) inRegion = line.includes('/memfd:shared-memory-region');
-    else if (inRegion && line.startsWith('Rss:')) kb += Number(/(\d+)/.exec(line)?.[1] ?? 0);
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) name = head[1]!.trim().replace(/(\.org\.chromium\.Chromium\.)\w+/, '$1*') || '[anon]';
+    else if (line.startsWith('Rss:')) out.set(name, (out.get(name) ?? 0) + Number(/(\d+)/.exec(line)?.[1] ?? 0) / 1024);
   }
-  return kb / 1024;
+  return out;
 }
