@@ -72,6 +72,10 @@ describe('the Inside screen', () => {
 
   it('the explorer renders a grid of channel maps for a fake-camera frame, and follows the frame', async () => {
     await page.click('[data-testid=view-inside]');
+    // The layer list arrives from the worker after the screen first paints.
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=explorer-layer] option').length > 0, {
+      timeout: 60_000,
+    });
     const layers = await page.$$eval('[data-testid=explorer-layer] option', (o) => o.map((x) => x.textContent));
     expect(layers).toHaveLength(18); // 13 conv + 5 pool layers
     expect(layers[0]).toBe('block1_conv1 · 4×32×32');
