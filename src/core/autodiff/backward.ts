@@ -26,6 +26,7 @@ export function backward(b: GraphBuilder, targets: Target[], wrt: string[]): Map
     forward,
     targets.map((t) => t.name),
     new Set(wrt),
+    (v) => b.dtype(v).startsWith('float'),
   );
   const live = new Set<string>(wrt);
   for (const n of onPath) if (n.inputs.some((i) => live.has(i))) n.outputs.forEach((o) => live.add(o));
@@ -67,12 +68,17 @@ export function backward(b: GraphBuilder, targets: Target[], wrt: string[]): Map
   return out;
 }
 
-/** Forward nodes reachable from `wrt` whose outputs reach a target, in graph order. */
-function nodesOnPath(nodes: Node[], targets: string[], wrt: Set<string>): Node[] {
+/**
+ * Forward nodes reachable from `wrt` whose outputs reach a target, in graph order. Gradients flow
+ * through real values only: an index or a mask computed from `wrt` (ArgMax, Equal, …) is piecewise
+ * constant in it, so its gradient is zero and the path stops there.
+ */
+function nodesOnPath(nodes: Node[], targets: string[], wrt: Set<string>, real: (v: string) => boolean): Node[] {
   const reach = new Set(wrt);
   const fwd = nodes.filter((n) => {
-    if (!n.inputs.some((i) => reach.has(i))) return false;
-    n.outputs.forEach((o) => reach.add(o));
+    const outs = n.outputs.filter(real);
+    if (!outs.length || !n.inputs.some((i) => reach.has(i))) return false;
+    outs.forEach((o) => reach.add(o));
     return true;
   });
   const needed = new Set(targets);

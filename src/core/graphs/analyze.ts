@@ -8,10 +8,10 @@
  * α_c = mean over (h, w) of g; cam = mean over c of α_c·A_c; ReLU; divide by the max. For VGG16's
  * block5_conv3 the channel weights come without the map g (cam-weights.ts).
  */
-import { backward } from '../autodiff/backward';
+import { backward, type Target } from '../autodiff/backward';
 import { gradcamWeights } from './cam-weights';
 import { GraphBuilder } from '../onnx/builder';
-import type { Graph } from '../onnx/ir';
+import type { Graph, Node } from '../onnx/ir';
 import type { WinogradOptions } from '../onnx/winograd';
 import { winogradRewrite } from '../onnx/winograd';
 import { splitAt, type SplitGraph } from '../onnx/split';
@@ -114,20 +114,63 @@ function analyzeGraph(o: AnalyzeGraphOptions): { graph: Graph; cut: string } {
   const top1 = b.argMax(logits, 1, false);
   const cls = b.where(b.less(target, b.scalar(0, 'int64')), top1, target);
   b.output(rename(b, cls, IO.targetIndex));
-  const classIds = b.constant(
-    { dtype: 'int64', dims: [classes], data: BigInt64Array.from({ length: classes }, (_, i) => BigInt(i)) },
-    'class_ids',
-  );
-  const onehot = b.cast(b.equal(b.unsqueeze(cls, [1]), classIds), 'float32');
-
-  const scored = score === 'logit' ? logits : probs;
-  const targets = [{ name: scored, seed: onehot }];
+  const targets = [score === 'logit' ? classLogit(b, logits, cls, A) : oneHotSeed(b, probs, cls, classes)];
   const heat =
     (o.cam ?? 'gradcam') === 'gradcam'
       ? camFromWeights(b, A, gradcamWeights(b, A, targets, o.camShortcut ?? true, weight.rowSums))
       : camMap(b, A, backward(b, targets, [A]).get(A)!, o.cam!);
   b.output(rename(b, heat, IO.heatmap));
   return { graph: b.graph, cut: A };
+}
+
+/** The score y = probs[c] (or any [1, classes] value) as a one-hot seed on the whole row. */
+function oneHotSeed(b: GraphBuilder, row: string, cls: string, classes: number): Target {
+  const classIds = b.constant(
+    { dtype: 'int64', dims: [classes], data: BigInt64Array.from({ length: classes }, (_, i) => BigInt(i)) },
+    'class_ids',
+  );
+  return { name: row, seed: b.cast(b.equal(b.unsqueeze(cls, [1]), classIds), 'float32') };
+}
+
+/**
+ * The score y = logits[c]. When the logits are a dense layer z = x·W' + bias (one Gemm) whose W and
+ * bias do not depend on A, y is that layer with only the weights of class c:
+ *
+ *   y = x·W'_c + bias_c,  so  ∂y/∂x = W'_c    (W'_c: class c's row of W, a Gather)
+ *
+ * and the backward never multiplies by the whole kernel (VGG16 predictions: a 16 MB product per frame,
+ * and a second pre-packed copy of the kernel). Anything else: a one-hot seed on the logits.
+ */
+function classLogit(b: GraphBuilder, logits: string, cls: string, A: string): Target {
+  const classes = b.staticShape(logits)[1]!;
+  const nodes = b.graph.nodes;
+  const dense = nodes.find((n) => n.outputs[0] === logits);
+  const [x, W, bias] = dense?.inputs ?? [];
+  if (dense?.op !== 'Gemm' || !x || !W || [W, bias].some((v) => v && dependsOn(nodes, v, A))) {
+    return oneHotSeed(b, logits, cls, classes);
+  }
+  const transB = (dense.attrs.transB?.value as number | undefined) ?? 0;
+  const biasShape = bias ? b.staticShape(bias) : [];
+  const biasSize = biasShape.reduce((p, d) => p * d, 1);
+  if (bias && biasSize !== 1 && biasSize !== classes) return oneHotSeed(b, logits, cls, classes);
+  // bias of shape [classes] or [1, classes] takes its class-c entry; a broadcast scalar stays.
+  const biasC = !bias || biasSize === 1 ? bias : b.gather(bias, cls, biasShape.length - 1);
+  const Wc = b.gather(W, cls, transB ? 0 : 1);
+  const attrs = Object.fromEntries(Object.entries(dense.attrs).map(([k, a]) => [k, a.value as number]));
+  return { name: b.gemm(x, Wc, biasC, attrs, 'class_logit') };
+}
+
+/** Whether `value` is computed from `source`. */
+function dependsOn(nodes: Node[], value: string, source: string): boolean {
+  const producer = new Map(nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
+  const seen = new Set<string>();
+  const visit = (v: string): boolean => {
+    if (v === source) return true;
+    if (seen.has(v)) return false;
+    seen.add(v);
+    return producer.get(v)?.inputs.some(visit) ?? false;
+  };
+  return visit(value);
 }
 
 /** α_c = mean_hw(g); cam = ReLU(mean_c(α_c·A_c)) / max. Returns [h, w]. */

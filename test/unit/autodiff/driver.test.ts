@@ -77,6 +77,22 @@ describe('backward driver', () => {
       expect(Array.from(dx!)).toEqual(Array.from(ks, Math.floor));
     });
 
+    it('stops at integer values: y = x·Gather(W, ArgMax(x)) → ∂y/∂x = W[argmax x] (an index has no gradient)', async () => {
+      expect(RULES).not.toHaveProperty('ArgMax');
+      expect(RULES).not.toHaveProperty('Gather');
+      const b = new GraphBuilder('index-branch');
+      const x = b.input('x', 'float32', [1, 4]);
+      const W = b.input('W', 'float32', [4, 4]);
+      const row = b.gather(W, b.argMax(x, 1, false), 0); // [1, 4]: row argmax(x) of W
+      const y = b.reduce('ReduceSum', b.mul(x, row), [1], false);
+      const g = backward(b, [{ name: y }], [x]);
+      const xs = Float32Array.of(0.5, -1, 1.75, 0.25);
+      const ws = uniform(mulberry32(4), 16, -2, 2);
+      const [dx] = await evaluate(b, [g.get(x)!], { x: xs, W: ws });
+      const top = xs.indexOf(Math.max(...xs));
+      expect(Array.from(dx!)).toEqual(Array.from(ws.subarray(4 * top, 4 * top + 4)));
+    });
+
     it('throws MissingGradientRuleError naming the op when a rule-less op is on the path', () => {
       const b = new GraphBuilder('on-path');
       const x = b.input('x', 'float32', [3, 4]);

@@ -80,6 +80,14 @@ describe.each([
     );
   });
 
+  it("differentiates class c's logit through a Gather of its kernel row, not the whole last kernel", () => {
+    for (const g of graphs) {
+      const logits = g.nodes.find((n) => n.op === 'Softmax')!.inputs[0]!;
+      const kernel = g.nodes.find((n) => n.outputs[0] === logits && n.op === 'Gemm')!.inputs[1]!;
+      expect(readers(g, kernel).sort()).toEqual(['Gather', 'Gemm']);
+    }
+  });
+
   it('gives the heatmaps of the full gradient map, for the top class and for others', async () => {
     const [short, full] = sessions as [ort.InferenceSession, ort.InferenceSession];
     let structured = 0;
