@@ -40,7 +40,7 @@ import type {
   StoredModel,
 } from './protocol';
 import { EngineStateError } from './errors';
-import type { LiveRunner, LiveSessions } from './live';
+import { LiveSessions, type LiveRunner } from './live';
 import { EXECUTION_PROVIDERS, externalData, graphSession, liveSessions, sessionOpener } from './sessions';
 
 /** The model-library half of the API, provided by hosts that keep bundles (the PWA's IndexedDB). */
@@ -188,6 +188,7 @@ export class Engine implements EngineApi {
       prob: values[k]!,
     }));
     const target = Number((out[IO.targetIndex]!.data as BigInt64Array)[0]);
+    const slow = session instanceof LiveSessions ? session.upgradeError : undefined;
     const heat = out[IO.heatmap]!;
     for (const t of Object.values(out)) if (t !== heat) t.dispose();
     return {
@@ -195,6 +196,7 @@ export class Engine implements EngineApi {
       target: { index: target, label: labels[target] ?? `class ${target}` },
       heatmap: { dims: [...heat.dims], data: heat.data as Float32Array },
       ms: { preprocess: t1 - t0, run: t2 - t1, total: now() - t0 },
+      ...(slow && { slowBase: slow.message }),
     };
   }
 

@@ -77,6 +77,11 @@ export interface AnalyzeResult {
   /** Grad-CAM over block5_conv3, 14×14, normalised to 0..1. */
   heatmap: Grid;
   ms: { preprocess: number; run: number; total: number };
+  /**
+   * Set while the live view runs its plain conv base because the faster Winograd base could not be
+   * built (the build's error message): the same results, about twice the time per frame.
+   */
+  slowBase?: string;
 }
 
 // ---- insight (src/core/insight): activations, filter pictures, CAM variants, faithfulness ----

@@ -208,6 +208,20 @@ describe('LiveView', () => {
     expectLabelled(out);
   });
 
+  it('says when the live view runs its slower plain base, and why; says nothing otherwise', () => {
+    const slow = { ...result, slowBase: 'Aborted(). Build with -sASSERTIONS for more info.' };
+    const out = html(
+      h(LiveView, { state: state([{ type: 'frame/result', result: slow, at: 0 }], liveState()), actions: liveActions }),
+    );
+    expect(out).toMatch(/role="status" data-testid="slow-base"/);
+    expect(out).toContain('slower plain network');
+    expect(out).toContain('Aborted(). Build with -sASSERTIONS');
+    const normal = html(
+      h(LiveView, { state: state([{ type: 'frame/result', result, at: 0 }], liveState()), actions: liveActions }),
+    );
+    expect(normal).not.toContain('slow-base');
+  });
+
   it('a camera error shows its own message and retry', () => {
     const s = state([{ type: 'camera/failed', problem: cameraErrorState({ name: 'NotReadableError' }) }], liveState());
     const out = html(h(LiveView, { state: s, actions: liveActions }));

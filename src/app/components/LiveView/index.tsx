@@ -60,6 +60,12 @@ export function LiveView({ state, actions }: LiveViewProps) {
           <CameraError problem={camera.problem} onRetry={actions.onRetryCamera} />
         )}
         <Stats fps={selectFps(state)} ms={result?.ms} paused={live.paused} />
+        {result?.slowBase && (
+          <p class="notice" role="status" data-testid="slow-base">
+            Running the slower plain network (same results, about twice the time per frame): its faster Winograd form
+            could not be built — {result.slowBase}
+          </p>
+        )}
       </div>
       <div class="live-side">
         {actions.onClassifier && (
