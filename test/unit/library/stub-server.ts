@@ -4,7 +4,7 @@
  * like fetch does, and lets a test replace any response (truncated, bit-flipped, HTML with 200…).
  */
 import type { Bundle } from '../../../src/core/bundle/build';
-import type { FetchInit } from '../../../workers/engine/library/library';
+import type { FetchInit } from '../../../workers/engine/library/remote';
 
 export type Responder = (url: string, init?: FetchInit) => Response | Promise<Response>;
 

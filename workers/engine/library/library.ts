@@ -3,14 +3,15 @@
  * downloads bundles into IndexedDB shard by shard, verifying each before it is stored, resuming from
  * the shards already verified, and writing the `ready` record only once the base is complete
  * (reliability rows 1–5); converts user-supplied Keras/ONNX weights into a stored int8 bundle.
- * Platform pieces (fetch, navigator.storage, the database name) are injected so Node tests run it
- * against fake-indexeddb and a stub fetch.
+ * What is fetched from the server, and how it is checked on arrival, is remote.ts. Platform pieces
+ * (fetch, navigator.storage, the database name) are injected so Node tests run it against
+ * fake-indexeddb and a stub fetch.
  */
-import type { BundleManifest, PartInfo, ShardInfo } from '../../../src/core/bundle/manifest';
+import type { BundleManifest, ShardInfo } from '../../../src/core/bundle/manifest';
 import { buildBundle } from '../../../src/core/bundle/build';
-import { BundleFormatError, MissingShardError, ShardLengthError } from '../../../src/core/bundle/errors';
+import { BundleFormatError } from '../../../src/core/bundle/errors';
 import { sha256Hex } from '../../../src/core/bundle/sha256';
-import { parseManifest, verifyShard } from '../../../src/core/bundle/verify';
+import { verifyShard } from '../../../src/core/bundle/verify';
 import { VGG16, type VggConfig } from '../../../src/core/vgg16/spec';
 import type { ModelLibrary } from '../engine';
 import { EngineStateError, ModelNotFoundError } from '../errors';
@@ -18,6 +19,7 @@ import type { DownloadRequest, PartName, ProgressFn, StorageEstimate, StoredMode
 import { LibraryConnection } from './connection';
 import type { DbEvent, LibraryDb, ReadyRecord } from './db';
 import { AbortError, QuotaError } from './errors';
+import { fetchManifest, fetchShard, folderUrl, selectParts, type FetchFn } from './remote';
 import { IdbBundleStore, readShard } from './store';
 
 /** The parts of `navigator.storage` the library uses (persist() exists only on Window, not in workers). */
@@ -26,14 +28,6 @@ export interface StorageLike {
   persisted?(): Promise<boolean>;
   persist?(): Promise<boolean>;
 }
-
-/** The fetch options the library uses (RequestInit's shape differs between the DOM and Node's types). */
-export interface FetchInit {
-  signal?: AbortSignal;
-  cache?: 'no-cache' | 'no-store';
-  credentials?: 'same-origin';
-}
-export type FetchFn = (input: string, init?: FetchInit) => Promise<Response>;
 
 export interface LibraryOptions {
   /** IndexedDB database name (default `convlens`); tests use a fresh one each. */
@@ -50,10 +44,7 @@ export interface LibraryOptions {
   importConfig?: VggConfig;
 }
 
-/** A manifest bigger than this is not one of ours (VGG16's is ~10 kB). */
-const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 const HDF5_MAGIC = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
-const SAFE_FILE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 const isQuotaExceeded = (err: unknown) =>
   typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'QuotaExceededError';
@@ -131,20 +122,11 @@ export class IdbModelLibrary implements ModelLibrary {
     this.active?.controller.abort();
   }
 
-  private folderUrl(baseUrl: string): string {
-    const folder = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
-    try {
-      return new URL(folder, this.baseHref).href;
-    } catch {
-      throw new BundleFormatError(`'${baseUrl}' is not a valid model URL`);
-    }
-  }
-
   private async download(request: DownloadRequest, signal: AbortSignal, onProgress?: ProgressFn): Promise<StoredModel> {
     const { id } = request;
-    const folder = this.folderUrl(request.baseUrl);
-    const manifest = await this.fetchManifest(folder, id, signal);
-    const parts = this.selectParts(manifest, request.parts, folder);
+    const folder = folderUrl(request.baseUrl, this.baseHref);
+    const manifest = await fetchManifest(this.fetch, folder, id, signal);
+    const parts = selectParts(manifest, request.parts, folder);
     const db = await this.conn.get();
 
     // A different bundle under the same id (a new build on the server) replaces the old one, once it fits.
@@ -194,7 +176,7 @@ export class IdbModelLibrary implements ModelLibrary {
       for (const part of parts) {
         for (const shard of part.shards) {
           if (have.has(shard.file)) continue;
-          const bytes = await this.fetchShard(folder, shard, signal, (n) => report(done + n));
+          const bytes = await fetchShard(this.fetch, folder, shard, signal, (n) => report(done + n));
           await verifyShard(shard, bytes);
           await db.put('shards', exactBuffer(bytes), [id, shard.file]);
           done += shard.bytes;
@@ -210,99 +192,6 @@ export class IdbModelLibrary implements ModelLibrary {
       throw new QuotaError(needed, undefined);
     }
     return this.describe(db, id);
-  }
-
-  /** The requested parts in manifest order; the base always, since nothing works without it. */
-  private selectParts(manifest: BundleManifest, requested: PartName[] | undefined, folder: string): PartInfo[] {
-    const wanted = new Set<PartName>(['base', ...(requested ?? manifest.parts.map((p) => p.name))]);
-    for (const name of wanted) {
-      if (!manifest.parts.some((p) => p.name === name))
-        throw new BundleFormatError(`the bundle at ${folder} has no '${name}' part`);
-    }
-    const parts = manifest.parts.filter((p) => wanted.has(p.name));
-    for (const shard of parts.flatMap((p) => p.shards)) {
-      if (!SAFE_FILE.test(shard.file))
-        throw new BundleFormatError(`the bundle at ${folder} names an unsafe shard file '${shard.file}'`);
-    }
-    return [...parts.filter((p) => p.name === 'base'), ...parts.filter((p) => p.name !== 'base')];
-  }
-
-  private async fetchManifest(folder: string, id: string, signal: AbortSignal): Promise<BundleManifest> {
-    const url = `${folder}manifest.json`;
-    const res = await this.fetch(url, { signal, cache: 'no-cache', credentials: 'same-origin' });
-    if (!res.ok) {
-      throw new BundleFormatError(
-        `no model bundle at ${folder}: manifest.json answered HTTP ${res.status} ${res.statusText}`.trim(),
-      );
-    }
-    const declared = Number(res.headers.get('content-length') ?? 0);
-    if (declared > MAX_MANIFEST_BYTES)
-      throw new BundleFormatError(`${url} is ${declared} bytes: too big to be a model manifest`);
-    const text = await res.text();
-    if (text.length > MAX_MANIFEST_BYTES) throw new BundleFormatError(`${url} is too big to be a model manifest`);
-    // A server that answers every path with its index page (transformers.js #1187) gives HTML with 200.
-    if (/html/i.test(res.headers.get('content-type') ?? '') || /^\s*</.test(text)) {
-      throw new BundleFormatError(`${url} is an HTML page, not a model manifest: no model is deployed at ${folder}`);
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new BundleFormatError(`${url} is not a model manifest (not valid JSON): the model at ${folder} is damaged`);
-    }
-    const manifest = parseManifest(json);
-    if (manifest.id !== id) throw new BundleFormatError(`${url} describes model '${manifest.id}', not '${id}'`);
-    return manifest;
-  }
-
-  /** Streams one shard into a buffer of exactly its declared size; more or fewer bytes fail at once. */
-  private async fetchShard(
-    folder: string,
-    shard: ShardInfo,
-    signal: AbortSignal,
-    onBytes: (n: number) => void,
-  ): Promise<Uint8Array> {
-    const url = folder + shard.file;
-    const res = await this.fetch(url, { signal, cache: 'no-store', credentials: 'same-origin' });
-    if (res.status === 404)
-      throw new MissingShardError(
-        url,
-        `shard ${shard.file} is missing on the server (${url}: 404): the model is not fully deployed`,
-      );
-    if (!res.ok)
-      throw new BundleFormatError(`shard ${shard.file} could not be downloaded: ${url} answered HTTP ${res.status}`);
-    const out = new Uint8Array(shard.bytes);
-    let got = 0;
-    const reader = res.body?.getReader();
-    if (!reader) {
-      const bytes = new Uint8Array(await res.arrayBuffer());
-      onBytes(bytes.length);
-      return bytes;
-    }
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (got + value.length > shard.bytes) {
-        // Never buffer more than the manifest promised (a hostile or misconfigured server).
-        await reader.cancel().catch(() => undefined);
-        const html = /^\s*</.test(new TextDecoder().decode((got ? out : value).subarray(0, 64)));
-        throw new ShardLengthError(
-          shard.file,
-          shard.bytes,
-          got + value.length,
-          `shard ${shard.file} is more than the ${shard.bytes} bytes the manifest says: ` +
-            (html
-              ? `${url} is a web page, not model data; check the model URL`
-              : 'it is not the file the manifest describes') +
-            ', then download again',
-        );
-      }
-      out.set(value, got);
-      got += value.length;
-      onBytes(got);
-    }
-    // Too short (a cut-off download, or an HTML page served in its place): verifyShard names which.
-    return got === shard.bytes ? out : out.subarray(0, got);
   }
 
   /** Removes the shards of parts not yet complete; the whole model when its base is not complete. */
