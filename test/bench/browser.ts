@@ -543,6 +543,12 @@ async function coldRows(ctx: Ctx, b: Launched): Promise<void> {
 
 // ---------------------------------------------------------------- the real Engine: live frame, insight, training
 
+/**
+ * Live frames before the timed ones: the first runs the plain base, the second builds the Winograd base,
+ * the next few run while V8 compiles the hot WASM functions with its optimising tier. Their times are
+ * printed in the row's note.
+ */
+const LIVE_WARMUP = 5;
 const ENGINE_MEMORY = 'peak RSS (VmHWM) of the renderer, Engine.loadModel + live frame (int8, WASM 2 threads)';
 const TRAIN_MEMORY = 'peak RSS (VmHWM) of the renderer, Engine.loadModel + the training rows (int8, WASM 2 threads)';
 
@@ -592,13 +598,15 @@ async function engineRows(ctx: Ctx, b: Launched, insight = true): Promise<void> 
     ctx.log(`chromium engine: ${what}`);
     const e = await enginePage(ctx, b);
     page = e.page;
-    const r = await call(page, runMs(ctx.runs), 'engineAnalyze', { runs: ctx.runs, warmup: 2 });
+    const r = await call(page, runMs(ctx.runs + LIVE_WARMUP), 'engineAnalyze', { runs: ctx.runs, warmup: LIVE_WARMUP });
     ctx.rows.push({ group, what: 'Engine.loadModel from IndexedDB', stat: summarize([e.loadMs]), note: e.note });
     ctx.rows.push({
       group,
       what: 'live frame (Engine.analyze of a fixture photo)',
       stat: summarize(r.samples),
-      note: `top-1 ${r.top[0]}; of which preprocessing (resize + NCHW, ${e.frame}) ${ms(median(r.split.map((x) => x.preprocess)))}, session run ${ms(median(r.split.map((x) => x.run)))} (medians)`,
+      note:
+        `after ${LIVE_WARMUP} warm-up frames (${r.warm.map((x) => Math.round(x)).join(', ')} ms: the plain base, then the ` +
+        `Winograd base while V8 tiers the hot WASM functions up); top-1 ${r.top[0]}; of which preprocessing (resize + NCHW, ${e.frame}) ${ms(median(r.split.map((x) => x.preprocess)))}, session run ${ms(median(r.split.map((x) => x.run)))} (medians)`,
     });
     await memoryRow(ctx, b, ENGINE_MEMORY, "from the page's start (peaks reset): loadModel, then the live frames", {
       mb: 600,

@@ -80,7 +80,7 @@ function theFrame(): RgbaFrame {
 export async function engineAnalyze(r: {
   runs: number;
   warmup: number;
-}): Promise<RunResult & { split: { preprocess: number; run: number }[] }> {
+}): Promise<RunResult & { split: { preprocess: number; run: number }[]; warm: number[] }> {
   const e = loaded();
   const f = theFrame();
   let top: number[] = [];
@@ -94,7 +94,8 @@ export async function engineAnalyze(r: {
     r.runs,
     Math.max(1, r.warmup),
   );
-  return { samples: t.samples, top, topValues: [], split: split.slice(-r.runs) };
+  const all = split.map((x) => x.preprocess + x.run);
+  return { samples: t.samples, top, topValues: [], split: split.slice(-r.runs), warm: all.slice(0, -r.runs) };
 }
 
 /** Engine.activations of one layer (its first call builds the graph and session). */

@@ -207,7 +207,7 @@ export interface BenchPage {
   engineAnalyze(request: {
     runs: number;
     warmup: number;
-  }): Promise<RunResult & { split: { preprocess: number; run: number }[] }>;
+  }): Promise<RunResult & { split: { preprocess: number; run: number }[]; warm: number[] }>;
   engineActivations(request: { layer: string; runs: number; warmup: number }): Promise<EngineTimed>;
   engineExplain(request: EngineExplainRequest): Promise<Record<string, EngineTimed>>;
   engineFilters(request: EngineFiltersRequest): Promise<EngineTimed>;
