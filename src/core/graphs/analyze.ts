@@ -11,7 +11,7 @@
 import { backward, type Target } from '../autodiff/backward';
 import { gradcamWeights } from './cam-weights';
 import { GraphBuilder } from '../onnx/builder';
-import type { Graph, Node } from '../onnx/ir';
+import { ancestors, type Graph } from '../onnx/ir';
 import type { WinogradOptions } from '../onnx/winograd';
 import { winogradRewrite } from '../onnx/winograd';
 import { splitAt, type SplitGraph } from '../onnx/split';
@@ -146,31 +146,15 @@ function classLogit(b: GraphBuilder, logits: string, cls: string, A: string): Ta
   const nodes = b.graph.nodes;
   const dense = nodes.find((n) => n.outputs[0] === logits);
   const [x, W, bias] = dense?.inputs ?? [];
-  if (dense?.op !== 'Gemm' || !x || !W || [W, bias].some((v) => v && dependsOn(nodes, v, A))) {
-    return oneHotSeed(b, logits, cls, classes);
-  }
+  const fromA = (v: string) => v === A || [...ancestors(nodes, [v])].some((n) => n.outputs.includes(A));
+  const ofClasses = (v: string) => b.shape(v).length === 1 && b.shape(v)[0] === classes;
+  const plain = dense?.op === 'Gemm' && x && W && !fromA(W) && (!bias || (!fromA(bias) && ofClasses(bias)));
+  if (!plain) return oneHotSeed(b, logits, cls, classes);
   const transB = (dense.attrs.transB?.value as number | undefined) ?? 0;
-  const biasShape = bias ? b.staticShape(bias) : [];
-  const biasSize = biasShape.reduce((p, d) => p * d, 1);
-  if (bias && biasSize !== 1 && biasSize !== classes) return oneHotSeed(b, logits, cls, classes);
-  // bias of shape [classes] or [1, classes] takes its class-c entry; a broadcast scalar stays.
-  const biasC = !bias || biasSize === 1 ? bias : b.gather(bias, cls, biasShape.length - 1);
   const Wc = b.gather(W, cls, transB ? 0 : 1);
+  const biasC = bias && b.gather(bias, cls, 0); // a bias of shape [classes]
   const attrs = Object.fromEntries(Object.entries(dense.attrs).map(([k, a]) => [k, a.value as number]));
   return { name: b.gemm(x, Wc, biasC, attrs, 'class_logit') };
-}
-
-/** Whether `value` is computed from `source`. */
-function dependsOn(nodes: Node[], value: string, source: string): boolean {
-  const producer = new Map(nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
-  const seen = new Set<string>();
-  const visit = (v: string): boolean => {
-    if (v === source) return true;
-    if (seen.has(v)) return false;
-    seen.add(v);
-    return producer.get(v)?.inputs.some(visit) ?? false;
-  };
-  return visit(value);
 }
 
 /** α_c = mean_hw(g); cam = ReLU(mean_c(α_c·A_c)) / max. Returns [h, w]. */

@@ -91,3 +91,18 @@ export function numel(dims: readonly number[]): number {
 export function isStatic(shape: Shape): shape is number[] {
   return shape.every((d) => typeof d === 'number');
 }
+
+/** The nodes `values` are computed from (walked back through their producers, the producers included). */
+export function ancestors(nodes: readonly Node[], values: readonly string[]): Set<Node> {
+  const producer = new Map<string, Node>();
+  for (const n of nodes) for (const o of n.outputs) producer.set(o, n);
+  const seen = new Set<Node>();
+  const todo = [...values];
+  while (todo.length) {
+    const n = producer.get(todo.pop()!);
+    if (!n || seen.has(n)) continue;
+    seen.add(n);
+    todo.push(...n.inputs.filter(Boolean));
+  }
+  return seen;
+}

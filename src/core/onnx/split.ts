@@ -13,7 +13,7 @@
  * with a plain-conv front (no Winograd kernels to fold: a cold session in a fraction of the time),
  * then swaps in the Winograd front without touching the head's 500 MB of dense weights.
  */
-import type { Graph, Node } from './ir';
+import { ancestors as ancestorsIn, type Graph, type Node } from './ir';
 
 export interface SplitGraph {
   front: Graph;
@@ -26,18 +26,7 @@ export function splitAt(graph: Graph, cut: string): SplitGraph {
   const cutInfo = graph.values.get(cut);
   if (!producer.has(cut) || !cutInfo) throw new Error(`splitAt: '${cut}' is not computed by the graph`);
 
-  /** The nodes `values` depend on (walked back through producers). */
-  const ancestors = (values: string[]): Set<Node> => {
-    const seen = new Set<Node>();
-    const todo = [...values];
-    while (todo.length) {
-      const n = producer.get(todo.pop()!);
-      if (!n || seen.has(n)) continue;
-      seen.add(n);
-      todo.push(...n.inputs.filter(Boolean));
-    }
-    return seen;
-  };
+  const ancestors = (values: string[]) => ancestorsIn(graph.nodes, values);
   // The front: cut's ancestors; the back: the rest of what the outputs need (nodes nothing reads,
   // e.g. a base's block5_pool under a head that pools its own way, are dropped). In graph order.
   const inFront = ancestors([cut]);
