@@ -39,6 +39,7 @@ import type {
   PhotoEntry,
   Quant,
   RunResult,
+  SessionTiming,
   ShardUrl,
 } from './page/protocol';
 import { cosine } from './page/protocol';
@@ -376,9 +377,7 @@ async function ortPage(ctx: Ctx, b: Launched, threads: number, q: Quant, withCam
   let page: Page | undefined;
   try {
     ctx.log(`chromium wasm ${threads}t ${what}`);
-    const measure = withCam && threads === 2 && q === 'int8';
     ({ page } = await open(b, ctx.origin, '/', ctx.log));
-    if (measure) await resetPeaks(b.pid);
     const startMs = await call(page, STEP_MS, 'ortInit', threads);
     const graph = graphPath(q, withCam ? 'live' : 'forward');
     const t = await call(page, SESSION_MS, 'ortSession', sessionRequest(ctx, q, graph, 'wasm'));
@@ -386,7 +385,65 @@ async function ortPage(ctx: Ctx, b: Launched, threads: number, q: Quant, withCam
     const note = `session ${sec(t.createMs)} (runtime start ${sec(startMs)} before it); top-1 ${r.top[0]}`;
     ctx.rows.push({ group, what, stat: summarize(r.samples), note });
     if (withCam) ctx.live.set(`${threads}/${q}`, r);
-    if (measure) await memoryRow(ctx, b, LIVE_MEMORY, undefined, { mb: 600 });
+  } catch (e) {
+    ctx.log(`  failed: ${errText(e)}`);
+    ctx.rows.push(failed(group, what, e));
+  } finally {
+    await closePage(page);
+  }
+}
+
+/**
+ * Warm-up runs before the timed ones where a ratio or the live frame is read: V8 compiles the hot WASM
+ * functions with its optimising tier over the first few runs; the Engine's first frame also runs the
+ * plain base and its second builds the Winograd base (the Engine row prints these frames' times).
+ */
+const LIVE_WARMUP = 5;
+
+/**
+ * One page, two sessions: the forward graph and the live graph (`q`, 2 threads), timed in turns, so
+ * the Grad-CAM overhead (their ratio, goal ≤ 5 %) is paired: this host drifts by more than that
+ * between pages. The live session opens first and runs once alone: the int8 page's peak memory row
+ * covers the live frame only, as in a page of its own.
+ */
+async function ortPairPage(ctx: Ctx, b: Launched, q: Quant): Promise<void> {
+  const group = BROWSER.wasm(2);
+  let what = `${BROWSER.forward(q)} and ${BROWSER.live(q)}`;
+  let page: Page | undefined;
+  try {
+    ctx.log(`chromium wasm 2t ${what}, in turns`);
+    const measure = q === 'int8';
+    ({ page } = await open(b, ctx.origin, '/', ctx.log));
+    if (measure) await resetPeaks(b.pid);
+    const startMs = await call(page, STEP_MS, 'ortInit', 2);
+    const open2 = (withCam: boolean) =>
+      call(
+        page!,
+        SESSION_MS,
+        'ortSession',
+        sessionRequest(ctx, q, graphPath(q, withCam ? 'live' : 'forward'), 'wasm'),
+        withCam ? 'live' : 'forward',
+      );
+    const tLive = await open2(true);
+    await call(page, runMs(1), 'ortRun', { withCam: true, runs: 1, warmup: 0 }, 'live');
+    const since = "from the page's start (peaks reset) to after the live frame's session and its first run";
+    if (measure) await memoryRow(ctx, b, LIVE_MEMORY, since, { mb: 600 }, page);
+    const tFwd = await open2(false);
+    const [fwd, live] = await call(page, 2 * runMs(ctx.runs + LIVE_WARMUP), 'ortTurns', {
+      slots: [
+        { slot: 'forward', withCam: false },
+        { slot: 'live', withCam: true },
+      ],
+      runs: ctx.runs,
+      warmup: LIVE_WARMUP,
+    });
+    const note = (t: SessionTiming, r: RunResult) =>
+      `session ${sec(t.createMs)} (runtime start ${sec(startMs)} before them); runs in turns with the ${r === live ? 'forward' : 'live'} session of the same page, after ${LIVE_WARMUP} warm-up runs each; top-1 ${r.top[0]}`;
+    what = BROWSER.forward(q);
+    ctx.rows.push({ group, what, stat: summarize(fwd!.samples), note: note(tFwd, fwd!) });
+    what = BROWSER.live(q);
+    ctx.rows.push({ group, what, stat: summarize(live!.samples), note: note(tLive, live!) });
+    ctx.live.set(`2/${q}`, live!);
   } catch (e) {
     ctx.log(`  failed: ${errText(e)}`);
     ctx.rows.push(failed(group, what, e));
@@ -401,12 +458,17 @@ const LIVE_MEMORY = 'peak RSS (VmHWM) of the renderer, int8 live frame, WASM 2 t
 async function memoryRow(
   ctx: Ctx,
   b: Launched,
-  what = LIVE_MEMORY,
-  since: string | undefined = "from the page's start (peaks reset) to after the live frame's session and runs",
+  what: string,
+  since: string,
   goal?: { mb: number },
+  page?: Page,
 ): Promise<void> {
   try {
     const r = await renderers(b.pid);
+    // onnxruntime's heap only grows: its size now is its peak (the probe in page/wasm-memory.ts).
+    const wasm = page
+      ? `; of it onnxruntime's WebAssembly memory ${(await call(page, STEP_MS, 'wasmMemoryMb')).toFixed(0)} MB`
+      : '';
     const top = r[0];
     if (!top) throw new Error(`no renderer process found under Chromium's pid ${b.pid}`);
     const others = r.slice(1).map((x) => x.hwm.toFixed(0));
@@ -415,7 +477,7 @@ async function memoryRow(
       what,
       value: `${top.hwm.toFixed(0)} MB`,
       ...(goal ? { goal: `≤ ${goal.mb} MB`, met: top.hwm <= goal.mb } : {}),
-      note: `${since}; renderer pid ${top.pid}, RSS now ${top.rss.toFixed(0)} MB; the largest of ${r.length} renderer process(es)${others.length ? `, the others peak at ${others.join(', ')} MB` : ''}`,
+      note: `${since}; renderer pid ${top.pid}, RSS now ${top.rss.toFixed(0)} MB; the largest of ${r.length} renderer process(es)${others.length ? `, the others peak at ${others.join(', ')} MB` : ''}${wasm}`,
     });
   } catch (e) {
     ctx.rows.push(failed('memory', what, e));
@@ -543,12 +605,6 @@ async function coldRows(ctx: Ctx, b: Launched): Promise<void> {
 
 // ---------------------------------------------------------------- the real Engine: live frame, insight, training
 
-/**
- * Live frames before the timed ones: the first runs the plain base, the second builds the Winograd base,
- * the next few run while V8 compiles the hot WASM functions with its optimising tier. Their times are
- * printed in the row's note.
- */
-const LIVE_WARMUP = 5;
 const ENGINE_MEMORY = 'peak RSS (VmHWM) of the renderer, Engine.loadModel + live frame (int8, WASM 2 threads)';
 const TRAIN_MEMORY = 'peak RSS (VmHWM) of the renderer, Engine.loadModel + the training rows (int8, WASM 2 threads)';
 
@@ -563,7 +619,7 @@ async function enginePage(ctx: Ctx, b: Launched): Promise<{ page: Page; loadMs: 
   return {
     page,
     loadMs: r.ms,
-    note: `loadModel ${sec(r.ms)} (${phases.join(', ')}); ${photos.count} photos in the page`,
+    note: `loadModel ${sec(r.ms)} (${phases.join(', ')}), onnxruntime's WebAssembly memory then ${r.wasmMb.toFixed(0)} MB; ${photos.count} photos in the page`,
     frame: photos.first,
   };
 }
@@ -608,9 +664,14 @@ async function engineRows(ctx: Ctx, b: Launched, insight = true): Promise<void> 
         `after ${LIVE_WARMUP} warm-up frames (${r.warm.map((x) => Math.round(x)).join(', ')} ms: the plain base, then the ` +
         `Winograd base while V8 tiers the hot WASM functions up); top-1 ${r.top[0]}; of which preprocessing (resize + NCHW, ${e.frame}) ${ms(median(r.split.map((x) => x.preprocess)))}, session run ${ms(median(r.split.map((x) => x.run)))} (medians)`,
     });
-    await memoryRow(ctx, b, ENGINE_MEMORY, "from the page's start (peaks reset): loadModel, then the live frames", {
-      mb: 600,
-    });
+    await memoryRow(
+      ctx,
+      b,
+      ENGINE_MEMORY,
+      "from the page's start (peaks reset): loadModel, then the live frames",
+      { mb: 600 },
+      page,
+    );
 
     if (!insight) return;
     group = BROWSER.insight;
@@ -785,9 +846,8 @@ async function wasmBrowser(ctx: Ctx, only: BrowserPart): Promise<void> {
       note: `crossOriginIsolated ${info.crossOriginIsolated}, hardwareConcurrency ${info.hardwareConcurrency}`,
     });
     if (only === 'all') {
-      for (const threads of THREADS) {
-        for (const q of QUANTS) for (const withCam of [false, true]) await ortPage(ctx, b, threads, q, withCam);
-      }
+      for (const q of QUANTS) for (const withCam of [false, true]) await ortPage(ctx, b, 1, q, withCam);
+      for (const q of QUANTS) await ortPairPage(ctx, b, q);
       for (const threads of THREADS) await tfPage(ctx, b, threads);
     }
     // Stores the int8 bundle in IndexedDB, which the Engine rows then load.

@@ -14,12 +14,23 @@ export function summarize(samples: number[]): Stat {
 }
 
 export async function timeIt(fn: () => Promise<unknown>, runs = 5, warmup = 1): Promise<Stat> {
-  for (let i = 0; i < warmup; i++) await fn();
-  const samples: number[] = [];
+  return summarize((await inTurns([fn], runs, warmup))[0]!);
+}
+
+/**
+ * Runs `fns` in turns (a, b, a, b, …) after `warmup` calls each; returns each one's `runs` samples.
+ * Rows whose ratio matters (the Grad-CAM overhead) are timed this way so that the host's drift,
+ * larger than the ratio's goal, falls on both alike.
+ */
+export async function inTurns(fns: (() => Promise<unknown>)[], runs = 5, warmup = 1): Promise<number[][]> {
+  for (let i = 0; i < warmup; i++) for (const fn of fns) await fn();
+  const samples = fns.map((): number[] => []);
   for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    await fn();
-    samples.push(performance.now() - t);
+    for (const [k, fn] of fns.entries()) {
+      const t = performance.now();
+      await fn();
+      samples[k]!.push(performance.now() - t);
+    }
   }
-  return summarize(samples);
+  return samples;
 }

@@ -8,6 +8,7 @@ import { LibraryConnection } from '../../../workers/engine/library/connection';
 import { IdbBundleStore } from '../../../workers/engine/library/store';
 import type { CamMethod, RgbaFrame, TrainingPhoto } from '../../../workers/engine/protocol';
 import { fetchBytes, ortEnv, runtimeBinary } from './ort';
+import { wasmMemoryMb } from './wasm-memory';
 import type {
   EngineExplainRequest,
   EngineFiltersRequest,
@@ -41,7 +42,7 @@ export async function engineLoad(r: EngineLoadRequest): Promise<EngineLoadResult
   const backend = await engine.init({ device: 'wasm', threads: r.threads });
   const phases: Record<string, number> = {};
   await engine.loadModel(r.id, (p) => (phases[p.phase] = performance.now() - t0));
-  return { ms: performance.now() - t0, threads: backend.threads, phases };
+  return { ms: performance.now() - t0, threads: backend.threads, phases, wasmMb: wasmMemoryMb() };
 }
 
 /** The photos (raw RGBA, served by the driver) into page memory; the first is the insight rows' frame. */

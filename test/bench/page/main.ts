@@ -16,9 +16,12 @@ import {
   engineTrain,
 } from './engine';
 import { page } from './globals';
-import { ortInit, ortRelease, ortRun, ortSession } from './ort';
+import { ortInit, ortRelease, ortRun, ortSession, ortTurns } from './ort';
 import type { BenchPage, ColdMode, PageInfo } from './protocol';
 import { tfDispose, tfInit, tfLoad, tfRun } from './tf';
+import { installWasmMemoryProbe, wasmMemoryMb } from './wasm-memory';
+
+installWasmMemoryProbe();
 
 async function info(): Promise<PageInfo> {
   const nav = page.navigator;
@@ -41,6 +44,7 @@ const bench: BenchPage = {
   ortSession,
   ortRun,
   ortRelease,
+  ortTurns,
   tfInit,
   tfLoad,
   tfRun,
@@ -54,6 +58,7 @@ const bench: BenchPage = {
   engineFilters,
   engineTrain,
   engineDispose,
+  wasmMemoryMb,
 };
 const q = new URLSearchParams(page.location.search);
 const cold = q.get('cold');

@@ -5,11 +5,11 @@ import { GraphBuilder } from '../../../src/core/onnx/builder';
 import { encodeModel } from '../../../src/core/onnx/encode';
 import { fetchRuntimeBinary } from '../../../workers/engine/runtime';
 import { page } from './globals';
-import type { OrtSessionRequest, RunRequest, RunResult, SessionTiming } from './protocol';
+import type { OrtSessionRequest, RunRequest, RunResult, SessionTiming, TurnsRequest } from './protocol';
 import { benchImage } from './protocol';
 
-let session: ort.InferenceSession | undefined;
-let inputSize = 224;
+/** The page's sessions by slot ('main' unless a caller opens several to run them in turns). */
+const sessions = new Map<string, { session: ort.InferenceSession; inputSize: number }>();
 
 export async function fetchBytes(url: string): Promise<Uint8Array> {
   const res = await fetch(url);
@@ -40,12 +40,14 @@ export async function ortInit(threads: number): Promise<number> {
   return performance.now() - t0;
 }
 
-export async function ortSession(r: OrtSessionRequest): Promise<SessionTiming> {
-  await ortRelease();
+/** Opens a session in `slot` (releasing what the slot held). */
+export async function ortSession(r: OrtSessionRequest, slot = 'main'): Promise<SessionTiming> {
+  await sessions.get(slot)?.session.release();
+  sessions.delete(slot);
   const t0 = performance.now();
   const [graph, ...shards] = await Promise.all([fetchBytes(r.graphUrl), ...r.shards.map((s) => fetchBytes(s.url))]);
   const t1 = performance.now();
-  session = await ort.InferenceSession.create(graph!, {
+  const session = await ort.InferenceSession.create(graph!, {
     executionProviders: [r.ep],
     graphOptimizationLevel: 'all',
     logSeverityLevel: 3,
@@ -55,7 +57,7 @@ export async function ortSession(r: OrtSessionRequest): Promise<SessionTiming> {
   const t2 = performance.now();
   const dims = session.inputMetadata.find((m) => m.name === IO.image);
   const shape = dims && 'shape' in dims ? dims.shape : undefined;
-  inputSize = typeof shape?.[2] === 'number' ? shape[2] : 224;
+  sessions.set(slot, { session, inputSize: typeof shape?.[2] === 'number' ? shape[2] : 224 });
   return { fetchMs: t1 - t0, createMs: t2 - t1 };
 }
 
@@ -65,20 +67,27 @@ export function feeds(S: number, withCam: boolean): Record<string, ort.Tensor> {
   return f;
 }
 
-export async function ortRun(r: RunRequest): Promise<RunResult> {
-  const s = session;
-  if (!s) throw new Error('no session: call ortSession first');
-  const f = feeds(inputSize, r.withCam);
-  const samples: number[] = [];
-  let out: ort.InferenceSession.ReturnType | undefined;
-  for (let i = 0; i < r.warmup + r.runs; i++) {
-    const t = performance.now();
-    out = await s.run(f);
-    const ms = performance.now() - t;
-    if (i >= r.warmup) samples.push(ms);
-  }
-  return { samples, ...outputs(out!) };
+export async function ortRun(r: RunRequest, slot = 'main'): Promise<RunResult> {
+  return (await ortTurns({ ...r, slots: [{ slot, withCam: r.withCam }] }))[0]!;
 }
+
+/** Runs the sessions of `slots` in turns (a, b, a, b, …), each `warmup` + `runs` times. */
+export async function ortTurns(r: TurnsRequest): Promise<RunResult[]> {
+  const runners = r.slots.map(({ slot, withCam }) => {
+    const s = sessions.get(slot);
+    if (!s) throw new Error(`no session in slot '${slot}': call ortSession first`);
+    return { run: () => s.session.run(feeds(s.inputSize, withCam)), samples: [] as number[], out: undefined as Out };
+  });
+  for (let i = 0; i < r.warmup + r.runs; i++) {
+    for (const x of runners) {
+      const t = performance.now();
+      x.out = await x.run();
+      if (i >= r.warmup) x.samples.push(performance.now() - t);
+    }
+  }
+  return runners.map((x) => ({ samples: x.samples, ...outputs(x.out!) }));
+}
+type Out = ort.InferenceSession.ReturnType | undefined;
 
 export function outputs(out: ort.InferenceSession.ReturnType): Omit<RunResult, 'samples'> {
   const top = Array.from(out[IO.topIndices]!.data as BigInt64Array, Number);
@@ -88,7 +97,7 @@ export function outputs(out: ort.InferenceSession.ReturnType): Omit<RunResult, '
 }
 
 export async function ortRelease(): Promise<void> {
-  const s = session;
-  session = undefined;
-  await s?.release();
+  const all = [...sessions.values()];
+  sessions.clear();
+  for (const { session } of all) await session.release();
 }

@@ -45,6 +45,13 @@ export interface RunRequest {
   warmup: number;
 }
 
+/** Sessions (by slot) run in turns: a, b, a, b, … */
+export interface TurnsRequest {
+  slots: { slot: string; withCam: boolean }[];
+  runs: number;
+  warmup: number;
+}
+
 export interface RunResult {
   /** Milliseconds per timed run. */
   samples: number[];
@@ -133,6 +140,8 @@ export interface EngineLoadResult {
   threads: number;
   /** Milliseconds from the start to each progress phase of loadModel. */
   phases: Record<string, number>;
+  /** onnxruntime's WebAssembly memory after loadModel, MB. */
+  wasmMb: number;
 }
 
 /** The first call (graph and session built on first use) and the timed calls after the warm-up. */
@@ -189,8 +198,10 @@ export interface BenchPage {
    * the runtime with a one-node graph, so session times count the model only; returns the milliseconds.
    */
   ortInit(threads: number): Promise<number>;
-  ortSession(request: OrtSessionRequest): Promise<SessionTiming>;
-  ortRun(request: RunRequest): Promise<RunResult>;
+  /** Opens a session in `slot` (default 'main'), releasing what the slot held. */
+  ortSession(request: OrtSessionRequest, slot?: string): Promise<SessionTiming>;
+  ortRun(request: RunRequest, slot?: string): Promise<RunResult>;
+  ortTurns(request: TurnsRequest): Promise<RunResult[]>;
   ortRelease(): Promise<void>;
   /** Selects TensorFlow.js's wasm backend with `threads` threads. */
   tfInit(threads: number): Promise<TfInfo>;
@@ -213,6 +224,8 @@ export interface BenchPage {
   engineFilters(request: EngineFiltersRequest): Promise<EngineTimed>;
   engineTrain(request: EngineTrainRequest): Promise<EngineTrainResult>;
   engineDispose(): Promise<void>;
+  /** The page's largest WebAssembly memory in MB (onnxruntime's heap: it only grows). */
+  wasmMemoryMb(): number;
   /** Set when the page was opened with `?cold=base|full&id=…`: the cold start, started by the page itself. */
   cold?: Promise<ColdResult>;
 }
