@@ -736,7 +736,7 @@ async function trainingRows(ctx: Ctx, b: Launched): Promise<void> {
     page = e.page;
     const base = { perClass: PER_CLASS, variants: 4 };
     const describe = (r: EngineTrainResult) =>
-      `extract ${sec(r.phases.extract)} (${r.extracted} of ${r.features} features computed), head ${sec(r.phases.head)}${r.phases.finetune ? `, fine-tune ${sec(r.phases.finetune)}` : ''}; ${r.epochs} epochs; ${r.status}${r.accuracy === undefined ? '' : `, val. accuracy ${r.accuracy.toFixed(2)}`}`;
+      `extract ${sec(r.phases.extract)} (${r.extracted} of ${r.features} features computed), head ${sec(r.phases.head)}${r.phases.finetune ? `, fine-tune ${sec(r.phases.finetune)}` : ''}; ${r.epochs} epochs; ${r.status}${r.accuracy === undefined ? '' : `, val. accuracy ${r.accuracy.toFixed(2)}`}; onnxruntime's WebAssembly memory then ${r.wasmMb.toFixed(0)} MB`;
     const first = await call(page, 15 * MINUTE, 'engineTrain', { ...base, extra: 0, fineTuneEpochs: 0 });
     ctx.rows.push({
       group,
@@ -771,6 +771,8 @@ async function trainingRows(ctx: Ctx, b: Launched): Promise<void> {
       b,
       TRAIN_MEMORY,
       "from the page's start (peaks reset): loadModel, then the three train() calls",
+      undefined,
+      page,
     );
   } catch (e) {
     ctx.log(`  failed: ${errText(e)}`);

@@ -66,7 +66,7 @@ export class TrainingService {
       })();
       ctx.catch(() => (this.base = undefined));
       // Another model: its sessions are of no further use.
-      if (this.base) void this.trainer.sessions.releaseAll();
+      if (this.base) void this.trainer.sessions.release();
       this.base = { manifest, ctx };
     }
     return this.base.ctx;

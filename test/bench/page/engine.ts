@@ -187,6 +187,7 @@ export async function engineTrain(r: EngineTrainRequest): Promise<EngineTrainRes
     phases: result.ms,
     epochs: result.history.length,
     status: result.status,
+    wasmMb: wasmMemoryMb(),
     ...(result.validation ? { accuracy: result.validation.accuracy } : {}),
   };
 }

@@ -188,6 +188,8 @@ export interface EngineTrainResult {
   epochs: number;
   status: string;
   accuracy?: number;
+  /** onnxruntime's WebAssembly memory after the call, MB. */
+  wasmMb: number;
 }
 
 /** The driver on `globalThis.bench`. */
