@@ -606,7 +606,8 @@ async function coldRows(ctx: Ctx, b: Launched): Promise<void> {
 // ---------------------------------------------------------------- the real Engine: live frame, insight, training
 
 const ENGINE_MEMORY = 'peak RSS (VmHWM) of the renderer, Engine.loadModel + live frame (int8, WASM 2 threads)';
-const TRAIN_MEMORY = 'peak RSS (VmHWM) of the renderer, Engine.loadModel + the training rows (int8, WASM 2 threads)';
+const TRAIN_MEMORY =
+  "peak RSS (VmHWM) of the renderer, Engine.loadModel + the training rows + the classifier's live frames (int8, WASM 2 threads)";
 
 /** A fresh page with the Engine loaded from IndexedDB (the int8 bundle stored by coldRows), peaks reset. */
 async function enginePage(ctx: Ctx, b: Launched): Promise<{ page: Page; loadMs: number; note: string; frame: string }> {
@@ -766,11 +767,23 @@ async function trainingRows(ctx: Ctx, b: Launched): Promise<void> {
       stat: summarize([ft.phases.finetune]),
       note: `the fine-tune phase of a train() call with fineTune { epochs: 1 } (whole call ${sec(ft.ms)}: ${describe(ft)})`,
     });
+    what = 'live frame with the trained classifier (Engine.useClassifier, then Engine.analyze)';
+    ctx.log(`chromium training: ${what}`);
+    const live = await call(page, runMs(ctx.runs + LIVE_WARMUP) + SESSION_MS, 'engineClassifierLive', {
+      runs: ctx.runs,
+      warmup: LIVE_WARMUP,
+    });
+    ctx.rows.push({
+      group,
+      what,
+      stat: summarize(live.samples),
+      note: `the last call's classifier (${live.classifier}); useClassifier ${sec(live.useMs)}; after ${LIVE_WARMUP} warm-up frames (${live.warm.map((x) => Math.round(x)).join(', ')} ms); session run ${ms(median(live.split.map((x) => x.run)))} (median); onnxruntime's WebAssembly memory then ${live.wasmMb.toFixed(0)} MB`,
+    });
     await memoryRow(
       ctx,
       b,
       TRAIN_MEMORY,
-      "from the page's start (peaks reset): loadModel, then the three train() calls",
+      "from the page's start (peaks reset): loadModel, the three train() calls, then the classifier's live frames",
       undefined,
       page,
     );

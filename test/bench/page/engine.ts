@@ -10,6 +10,7 @@ import type { CamMethod, RgbaFrame, TrainingPhoto } from '../../../workers/engin
 import { fetchBytes, ortEnv, runtimeBinary } from './ort';
 import { wasmMemoryMb } from './wasm-memory';
 import type {
+  ClassifierLiveResult,
   EngineExplainRequest,
   EngineFiltersRequest,
   EngineLoadRequest,
@@ -97,6 +98,25 @@ export async function engineAnalyze(r: {
   );
   const all = split.map((x) => x.preprocess + x.run);
   return { samples: t.samples, top, topValues: [], split: split.slice(-r.runs), warm: all.slice(0, -r.runs) };
+}
+
+/**
+ * The last trained classifier, live: Engine.exportClassifier → useClassifier (timed), then the live
+ * frame on the first photo as engineAnalyze times it.
+ */
+export async function engineClassifierLive(r: { runs: number; warmup: number }): Promise<ClassifierLiveResult> {
+  const e = loaded();
+  const t0 = performance.now();
+  const info = await e.useClassifier(await e.exportClassifier());
+  const useMs = performance.now() - t0;
+  if (!info) throw new Error('useClassifier returned no classifier');
+  const frames = await engineAnalyze(r);
+  return {
+    ...frames,
+    useMs,
+    classifier: `${info.head} head${info.fineTuned ? ', block5 fine-tuned' : ''}, ${info.classes.length} classes, ${info.inputSize} px`,
+    wasmMb: wasmMemoryMb(),
+  };
 }
 
 /** Engine.activations of one layer (its first call builds the graph and session). */

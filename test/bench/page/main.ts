@@ -8,6 +8,7 @@ import { coldStart, storeBundle } from './cold';
 import {
   engineActivations,
   engineAnalyze,
+  engineClassifierLive,
   engineDispose,
   engineExplain,
   engineFilters,
@@ -53,6 +54,7 @@ const bench: BenchPage = {
   engineLoad,
   enginePhotos,
   engineAnalyze,
+  engineClassifierLive,
   engineActivations,
   engineExplain,
   engineFilters,

@@ -192,6 +192,18 @@ export interface EngineTrainResult {
   wasmMb: number;
 }
 
+/** The trained classifier's live frames (engineAnalyze's result) after Engine.useClassifier. */
+export interface ClassifierLiveResult extends RunResult {
+  split: { preprocess: number; run: number }[];
+  warm: number[];
+  /** exportClassifier + useClassifier. */
+  useMs: number;
+  /** What the classifier is (head, fine-tuned, classes, input size). */
+  classifier: string;
+  /** onnxruntime's WebAssembly memory after the frames, MB. */
+  wasmMb: number;
+}
+
 /** The driver on `globalThis.bench`. */
 export interface BenchPage {
   info(): Promise<PageInfo>;
@@ -225,6 +237,7 @@ export interface BenchPage {
   engineExplain(request: EngineExplainRequest): Promise<Record<string, EngineTimed>>;
   engineFilters(request: EngineFiltersRequest): Promise<EngineTimed>;
   engineTrain(request: EngineTrainRequest): Promise<EngineTrainResult>;
+  engineClassifierLive(request: { runs: number; warmup: number }): Promise<ClassifierLiveResult>;
   engineDispose(): Promise<void>;
   /** The page's largest WebAssembly memory in MB (onnxruntime's heap: it only grows). */
   wasmMemoryMb(): number;
