@@ -7,6 +7,7 @@ import { fetchRuntimeBinary } from '../../../workers/engine/runtime';
 import { page } from './globals';
 import type { OrtSessionRequest, RunRequest, RunResult, SessionTiming, TurnsRequest } from './protocol';
 import { benchImage } from './protocol';
+import { inTurns } from '../stats';
 
 /** The page's sessions by slot ('main' unless a caller opens several to run them in turns). */
 const sessions = new Map<string, { session: ort.InferenceSession; inputSize: number }>();
@@ -76,18 +77,20 @@ export async function ortTurns(r: TurnsRequest): Promise<RunResult[]> {
   const runners = r.slots.map(({ slot, withCam }) => {
     const s = sessions.get(slot);
     if (!s) throw new Error(`no session in slot '${slot}': call ortSession first`);
-    return { run: () => s.session.run(feeds(s.inputSize, withCam)), samples: [] as number[], out: undefined as Out };
+    const f = feeds(s.inputSize, withCam);
+    let out: ort.InferenceSession.ReturnType | undefined;
+    const run = async () => {
+      out = await s.session.run(f);
+    };
+    return { run, last: () => out! };
   });
-  for (let i = 0; i < r.warmup + r.runs; i++) {
-    for (const x of runners) {
-      const t = performance.now();
-      x.out = await x.run();
-      if (i >= r.warmup) x.samples.push(performance.now() - t);
-    }
-  }
-  return runners.map((x) => ({ samples: x.samples, ...outputs(x.out!) }));
+  const samples = await inTurns(
+    runners.map((x) => x.run),
+    r.runs,
+    r.warmup,
+  );
+  return runners.map((x, i) => ({ samples: samples[i]!, ...outputs(x.last()) }));
 }
-type Out = ort.InferenceSession.ReturnType | undefined;
 
 export function outputs(out: ort.InferenceSession.ReturnType): Omit<RunResult, 'samples'> {
   const top = Array.from(out[IO.topIndices]!.data as BigInt64Array, Number);
