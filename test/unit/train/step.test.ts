@@ -171,3 +171,21 @@ describe.each([
     });
   },
 );
+
+describe('the step graph', () => {
+  it('writes the updated parameters and optimizer slots from their update nodes, without a copy', () => {
+    for (const kind of ['rmsprop', 'adam'] as const) {
+      const spec = optimizer(kind);
+      const m: ModelSpec = { head: headSpec('dense', 3, [8, 2, 2]) };
+      const { graph } = buildTrainStep(m, spec, { exposeGradients: true });
+      const names = modelParams(m)
+        .flatMap((p) => [p.name, ...slotNames(spec, p.name)])
+        .map(nextName);
+      for (const name of names) {
+        expect(graph.outputs.map((o) => o.name)).toContain(name);
+        const producer = graph.nodes.find((n) => n.outputs.includes(name));
+        expect(producer?.op, `${kind}: ${name}`).not.toBe('Identity');
+      }
+    }
+  });
+});
