@@ -739,7 +739,7 @@ async function trainingRows(ctx: Ctx, b: Launched): Promise<void> {
     page = e.page;
     const base = { perClass: PER_CLASS, variants: 4 };
     const describe = (r: EngineTrainResult) =>
-      `extract ${sec(r.phases.extract)} (${r.extracted} of ${r.features} features computed), head ${sec(r.phases.head)}${r.phases.finetune ? `, fine-tune ${sec(r.phases.finetune)}` : ''}; ${r.epochs} epochs; ${r.status}${r.accuracy === undefined ? '' : `, val. accuracy ${r.accuracy.toFixed(2)}`}; onnxruntime's WebAssembly memory then ${r.wasmMb.toFixed(0)} MB`;
+      `extract ${sec(r.phases.extract)} (${r.extracted} of ${r.features} features computed), head ${sec(r.phases.head)}${r.phases.finetune ? `, fine-tune ${sec(r.phases.finetune)}` : ''}; ${r.epochs} epochs, ${r.checkpoints.count} checkpoints kept in IndexedDB (${sec(r.checkpoints.ms)}); ${r.status}${r.accuracy === undefined ? '' : `, val. accuracy ${r.accuracy.toFixed(2)}`}; onnxruntime's WebAssembly memory then ${r.wasmMb.toFixed(0)} MB`;
     const first = await call(page, 15 * MINUTE, 'engineTrain', { ...base, extra: 0, fineTuneEpochs: 0 });
     ctx.rows.push({
       group,

@@ -68,8 +68,10 @@ export interface EngineHost {
   runtimeBinary?: () => Promise<ArrayBuffer>;
   /** Where training features are cached (the PWA: IndexedDB); default: in memory. */
   featureCache?: FeatureCache;
-  /** Called after every training epoch with the resumable state (the PWA: keep it in IndexedDB). */
+  /** Called after a training epoch with the resumable state (the PWA: keep it in IndexedDB); see checkpointEveryMs. */
   onTrainCheckpoint?: (state: TrainState) => Promise<void>;
+  /** Training time between two checkpoints, at least (default CHECKPOINT_EVERY_MS; 0: after every epoch). */
+  checkpointEveryMs?: number;
   /** Removes the cached features of these photos from `featureCache`; resolves with the count removed. */
   forgetFeatures?: (photoIds: string[]) => Promise<number>;
 }
@@ -92,6 +94,15 @@ interface Loaded {
 }
 
 const now = () => performance.now();
+
+/**
+ * After the first epoch's, a training checkpoint is at least this much training apart from the last.
+ * One costs the PWA ≈ 0.35 s (Chromium, the book's dense head: parameters, optimizer slots and best
+ * parameters, 77 MB, cloned to the page, then put into IndexedDB) and the trainer waits for it: after
+ * every epoch, that is about as long again as the head-only retrain's 16 epochs of training. A reload
+ * loses at most this much training: the run resumes from the last checkpoint and replays the rest.
+ */
+export const CHECKPOINT_EVERY_MS = 10_000;
 
 export class Engine implements EngineApi {
   private backend: BackendInfo | undefined;
@@ -276,11 +287,15 @@ export class Engine implements EngineApi {
     const { manifest } = this.loaded();
     const req = this.trainRequest(request);
     const host = this.host.onTrainCheckpoint;
+    const every = this.host.checkpointEveryMs ?? CHECKPOINT_EVERY_MS;
+    let last = -Infinity; // the first epoch's state is always kept: the run is resumable from then on
     const checkpoint =
       host || onCheckpoint
         ? async (state: TrainState) => {
+            if (now() - last < every) return;
             await host?.(state);
             await onCheckpoint?.(state);
+            last = now();
           }
         : undefined;
     return this.training().train(this.host.store, manifest, req, onProgress, checkpoint);

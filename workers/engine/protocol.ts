@@ -192,8 +192,9 @@ export interface EngineApi {
   extractFeatures(request: TrainingRequest, onProgress?: TrainProgressFn): Promise<number>;
   /**
    * Extract, train the head (and fine-tune block5 if asked): the classifier file, report, resumable state.
-   * `onCheckpoint` gets the resumable state after every epoch and is awaited (the PWA page stores it,
-   * so a reload can pass it back as `resume`).
+   * `onCheckpoint` gets the resumable state after the first epoch, then after an epoch at most every
+   * CHECKPOINT_EVERY_MS (10 s) of training, and is awaited (the PWA page stores it, so a reload can pass it back as `resume`); a
+   * cancelled run's result carries its last state.
    */
   train(request: TrainingRequest, onProgress?: TrainProgressFn, onCheckpoint?: TrainCheckpointFn): Promise<TrainResult>;
   /** Stop after the current step; train() then resolves with status 'cancelled' and a state to resume. */

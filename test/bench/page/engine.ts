@@ -3,6 +3,8 @@
  * store (the bundle stored by `store`, as the library does), on onnxruntime-web WASM. The training
  * and insight rows time its public methods, as the PWA's worker calls them (without Comlink).
  */
+import { openDB, type IDBPDatabase } from 'idb';
+import type { TrainState } from '../../../src/core/train/request';
 import { Engine } from '../../../workers/engine/engine';
 import { LibraryConnection } from '../../../workers/engine/library/connection';
 import { IdbBundleStore } from '../../../workers/engine/library/store';
@@ -31,6 +33,23 @@ function loaded(): Engine {
   return engine;
 }
 
+/** Checkpoints written during the current engineTrain call, and the milliseconds they took. */
+let checkpoints = { count: 0, ms: 0 };
+let checkpointDb: Promise<IDBPDatabase> | undefined;
+
+/**
+ * Keeps a training checkpoint in IndexedDB, as the app's page does (src/app/train/store.ts: one
+ * record, replaced): a structured clone of the state and a write. (The app's page also receives it
+ * from the worker, another clone, which this in-page Engine does not pay.)
+ */
+async function keepCheckpoint(state: TrainState): Promise<void> {
+  const t = performance.now();
+  checkpointDb ??= openDB('convlens-bench', 1, { upgrade: (db) => void db.createObjectStore('meta') });
+  await (await checkpointDb).put('meta', { state, at: Date.now() }, 'checkpoint');
+  checkpoints.count++;
+  checkpoints.ms += performance.now() - t;
+}
+
 /** Engine.init (WASM, `threads`) and loadModel from IndexedDB, timed in the page. */
 export async function engineLoad(r: EngineLoadRequest): Promise<EngineLoadResult> {
   ortEnv(r.threads);
@@ -39,6 +58,7 @@ export async function engineLoad(r: EngineLoadRequest): Promise<EngineLoadResult
     store: new IdbBundleStore(new LibraryConnection()),
     maxThreads: () => r.threads,
     runtimeBinary,
+    onTrainCheckpoint: keepCheckpoint,
   });
   const backend = await engine.init({ device: 'wasm', threads: r.threads });
   const phases: Record<string, number> = {};
@@ -183,6 +203,7 @@ export async function engineTrain(r: EngineTrainRequest): Promise<EngineTrainRes
   }));
   let cached: number | undefined;
   let total = 0;
+  checkpoints = { count: 0, ms: 0 };
   const t0 = performance.now();
   const result = await e.train(
     {
@@ -207,6 +228,7 @@ export async function engineTrain(r: EngineTrainRequest): Promise<EngineTrainRes
     phases: result.ms,
     epochs: result.history.length,
     status: result.status,
+    checkpoints,
     wasmMb: wasmMemoryMb(),
     ...(result.validation ? { accuracy: result.validation.accuracy } : {}),
   };

@@ -188,6 +188,8 @@ export interface EngineTrainResult {
   epochs: number;
   status: string;
   accuracy?: number;
+  /** Checkpoints the call kept in IndexedDB (as the app's page does), and their milliseconds in all. */
+  checkpoints: { count: number; ms: number };
   /** onnxruntime's WebAssembly memory after the call, MB. */
   wasmMb: number;
 }

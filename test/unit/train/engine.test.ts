@@ -3,7 +3,7 @@
  * in-memory store): extract → train → use the classifier live → export/import; cancel and resume;
  * named errors. The full-size few-shot run is fewshot.test.ts.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { readImage } from '../../../src/cli/imageio';
 import { buildBundle } from '../../../src/core/bundle/build';
 import type { FeatureCache, FeatureKey } from '../../../src/core/train/features';
@@ -73,7 +73,7 @@ async function engineFor(
   cache: FeatureCache = new MemoryFeatureCache(),
   onTrainCheckpoint?: (s: TrainState) => Promise<void>,
 ): Promise<Engine> {
-  const e = new Engine({ store, featureCache: cache, onTrainCheckpoint });
+  const e = new Engine({ store, featureCache: cache, onTrainCheckpoint, checkpointEveryMs: 0 });
   await e.init({ device: 'wasm' });
   await e.loadModel(id);
   return e;
@@ -195,6 +195,28 @@ describe('Engine training', () => {
       name: 'TrainStateMismatchError',
     });
     await e.dispose();
+  });
+
+  it('checkpoints after the first epoch, then at most once per checkpointEveryMs of training', async () => {
+    let clock = 0;
+    const spy = vi.spyOn(performance, 'now').mockImplementation(() => clock);
+    try {
+      const epochs: number[] = [];
+      const e = new Engine({
+        store,
+        checkpointEveryMs: 10_000,
+        onTrainCheckpoint: async (s) => void epochs.push(s.head.epoch),
+      });
+      await e.init({ device: 'wasm' });
+      await e.loadModel('tiny');
+      // Each epoch "takes" 6 s: the first epoch's state, then one once 10 s have passed since the last.
+      const r = await e.train(request, (p) => void (p.metrics && (clock += 6000)));
+      expect(r.status).toBe('done');
+      expect(epochs).toEqual([1, 3, 5]);
+      await e.dispose();
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('says what is wrong with a request, with named errors', async () => {
