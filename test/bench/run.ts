@@ -8,7 +8,7 @@
  */
 import { VGG16 } from '../../src/core/vgg16/spec';
 import { BROWSER, browserRows } from './browser';
-import { makeBundles, nodeRows } from './node';
+import { makeBundles, NATIVE_AGAIN, nativeForwardAgain, nodeRows } from './node';
 import type { Ratio, Row } from './report';
 import { writeReport } from './report';
 
@@ -40,6 +40,7 @@ if (only !== 'node') {
   const part = only === 'engine' || only === 'load' ? only : 'all';
   rows.push(...(await browserRows(bundles, runs, log, part)));
 }
+if (only === undefined) rows.push(...(await nativeForwardAgain(bundles, runs, log)));
 
 const find = (group: string, what: string) =>
   rows.find((r) => r.group.startsWith(group) && r.what === what)?.stat?.median;
@@ -53,7 +54,11 @@ const ratio = (
 ) => {
   if (num && den) ratios.push({ what, value: num / den, ...(goal ? { goal, met: met(num / den) } : {}) });
 };
-const nativeFwd = find('onnxruntime-node', 'forward + top-5, fp32');
+// The faster of the native fp32 forward's two timings (nativeForwardAgain says why).
+const natives = [find('onnxruntime-node', 'forward + top-5, fp32'), find('onnxruntime-node', NATIVE_AGAIN)].filter(
+  (v): v is number => v !== undefined,
+);
+const nativeFwd = natives.length ? Math.min(...natives) : undefined;
 for (const q of ['fp32', 'int8']) {
   const live = find('onnxruntime-web WASM in Node', `forward + Grad-CAM + top-5, ${q}`);
   const fwd = find('onnxruntime-web WASM in Node', `forward + top-5, ${q}`);
