@@ -136,7 +136,10 @@ export interface TrainingPhoto {
 export type TrainingRequest = Omit<TrainRequest, 'photos'> & { photos: TrainingPhoto[] };
 /** Progress per step of each phase ('extract' | 'train' | 'finetune'); once per epoch with `metrics`. */
 export type TrainProgressFn = (p: TrainProgress) => void;
-/** After every epoch: the state to keep for resuming (awaited before training goes on). */
+/**
+ * After the first epoch, then at most every 10 s of training (CHECKPOINT_EVERY_MS): the state to keep
+ * for resuming (awaited before training goes on).
+ */
 export type TrainCheckpointFn = (state: TrainState) => void | Promise<void>;
 
 /** A model bundle held by the host's store (IndexedDB in the PWA, a folder in Node). */
