@@ -197,7 +197,7 @@ describe('Engine training', () => {
     await e.dispose();
   });
 
-  it('checkpoints after the first epoch, then at most once per checkpointEveryMs of training', async () => {
+  it('checkpoints after the first epoch, then at most once per checkpointEveryMs of training and 20 × its own time', async () => {
     let clock = 0;
     const spy = vi.spyOn(performance, 'now').mockImplementation(() => clock);
     try {
@@ -214,6 +214,19 @@ describe('Engine training', () => {
       expect(r.status).toBe('done');
       expect(epochs).toEqual([1, 3, 5]);
       await e.dispose();
+
+      // A checkpoint that itself takes 1 s: the next one comes only 20 s (20 × its time) later.
+      const slow: number[] = [];
+      const f = new Engine({
+        store,
+        checkpointEveryMs: 10_000,
+        onTrainCheckpoint: async (s) => void (slow.push(s.head.epoch), (clock += 1000)),
+      });
+      await f.init({ device: 'wasm' });
+      await f.loadModel('tiny');
+      expect((await f.train(request, (p) => void (p.metrics && (clock += 6000)))).status).toBe('done');
+      expect(slow).toEqual([1, 5]);
+      await f.dispose();
     } finally {
       spy.mockRestore();
     }
