@@ -137,8 +137,8 @@ export type TrainingRequest = Omit<TrainRequest, 'photos'> & { photos: TrainingP
 /** Progress per step of each phase ('extract' | 'train' | 'finetune'); once per epoch with `metrics`. */
 export type TrainProgressFn = (p: TrainProgress) => void;
 /**
- * After the first epoch, then at most every 10 s of training (CHECKPOINT_EVERY_MS): the state to keep
- * for resuming (awaited before training goes on).
+ * After the first epoch, then at most every 10 s of training (CHECKPOINT_EVERY_MS) and 20 × the last
+ * checkpoint's own time: the state to keep for resuming (awaited before training goes on).
  */
 export type TrainCheckpointFn = (state: TrainState) => void | Promise<void>;
 
@@ -196,7 +196,7 @@ export interface EngineApi {
   /**
    * Extract, train the head (and fine-tune block5 if asked): the classifier file, report, resumable state.
    * `onCheckpoint` gets the resumable state after the first epoch, then after an epoch at most every
-   * CHECKPOINT_EVERY_MS (10 s) of training, and is awaited (the PWA page stores it, so a reload can pass it back as `resume`); a
+   * CHECKPOINT_EVERY_MS (10 s) of training and 20 × its own time, and is awaited (the PWA page stores it, so a reload can pass it back as `resume`); a
    * cancelled run's result carries its last state.
    */
   train(request: TrainingRequest, onProgress?: TrainProgressFn, onCheckpoint?: TrainCheckpointFn): Promise<TrainResult>;
