@@ -114,6 +114,22 @@ export const CHECKPOINT_EVERY_MS = 10_000;
  */
 export const CHECKPOINT_COST_FACTOR = 20;
 
+/**
+ * `keep`, called for the first state, then only once `every` ms (and CHECKPOINT_COST_FACTOR times the
+ * last call's own time) have passed since the last call returned; `every` 0: for every state.
+ */
+function paced(every: number, keep: (state: TrainState) => Promise<void>): (state: TrainState) => Promise<void> {
+  let last = -Infinity;
+  let cost = 0;
+  return async (state) => {
+    if (every > 0 && now() - last < Math.max(every, CHECKPOINT_COST_FACTOR * cost)) return;
+    const t = now();
+    await keep(state);
+    last = now();
+    cost = last - t;
+  };
+}
+
 export class Engine implements EngineApi {
   private backend: BackendInfo | undefined;
   private model: Loaded | undefined;
@@ -297,19 +313,12 @@ export class Engine implements EngineApi {
     const { manifest } = this.loaded();
     const req = this.trainRequest(request);
     const host = this.host.onTrainCheckpoint;
-    const every = this.host.checkpointEveryMs ?? CHECKPOINT_EVERY_MS;
-    let last = -Infinity; // the first epoch's state is always kept: the run is resumable from then on
-    let cost = 0;
     const checkpoint =
       host || onCheckpoint
-        ? async (state: TrainState) => {
-            if (now() - last < (every && Math.max(every, CHECKPOINT_COST_FACTOR * cost))) return;
-            const t = now();
+        ? paced(this.host.checkpointEveryMs ?? CHECKPOINT_EVERY_MS, async (state) => {
             await host?.(state);
             await onCheckpoint?.(state);
-            last = now();
-            cost = last - t;
-          }
+          })
         : undefined;
     return this.training().train(this.host.store, manifest, req, onProgress, checkpoint);
   }
