@@ -7,7 +7,7 @@
  *   convlens classify <image…> --cam gradcam|gradcam++|layercam [--layer <conv layer>] [--class …] [--heatmap out.png] [--json]
  *   convlens activations <image> --layer <layer> --out grid.png [--normalise map|layer] [--columns N]
  *   convlens filters --layer <layer> [--count N] --out filters.png [--steps N] [--step S] [--size PX] [--jitter PX] [--tv W] [--objective activation|preactivation] [--book] [--batch B]
- *   convlens train <folder> [--model models/<id>] --out my.classifier [--variants K] [--epochs E] [--seed S] [--fine-tune] [--head dense|gap] [--size S] [--lr LR] [--optimizer rmsprop|adam] [--json]
+ *   convlens train <folder> [--model models/<id>] --out my.classifier [--variants K] [--epochs E] [--seed S] [--fine-tune] [--head dense|gap] [--size S] [--lr LR] [--optimizer rmsprop|adam] [--from my.classifier] [--json]
  */
 import { parseArgs } from 'node:util';
 import { buildCommand, exportCommand } from './commands/model';
@@ -26,7 +26,8 @@ const USAGE = `usage:
   convlens filters --layer <conv layer> [--count 16] --out filters.png [--steps 40] [--step 1] [--size 128] [--jitter 4] [--tv 0.6]
                    [--objective activation|preactivation] [--book] [--batch 8] [--seed S]
   convlens train <folder: one sub-folder of photos per class> [--model models/<id>] --out my.classifier
-                 [--variants K] [--epochs E] [--seed S] [--fine-tune] [--head dense|gap] [--size S] [--lr LR] [--optimizer rmsprop|adam] [--json]`;
+                 [--variants K] [--epochs E] [--seed S] [--fine-tune] [--head dense|gap] [--size S] [--lr LR] [--optimizer rmsprop|adam]
+                 [--from my.classifier: continue from it, same classes] [--json]`;
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -51,6 +52,7 @@ export async function main(argv: string[]): Promise<number> {
       variants: { type: 'string' },
       epochs: { type: 'string' },
       'fine-tune': { type: 'boolean', default: false },
+      from: { type: 'string' },
       head: { type: 'string' },
       size: { type: 'string' },
       lr: { type: 'string' },
@@ -196,6 +198,7 @@ export async function main(argv: string[]): Promise<number> {
       size: num('size', values.size),
       lr: num('lr', values.lr, false),
       optimizer: values.optimizer as 'rmsprop' | 'adam' | undefined,
+      from: values.from,
       json: values.json!,
     });
     return 0;

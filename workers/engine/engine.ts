@@ -115,11 +115,16 @@ export const CHECKPOINT_EVERY_MS = 10_000;
 export const CHECKPOINT_COST_FACTOR = 20;
 
 /**
- * `keep`, called for the first state, then only once `every` ms (and CHECKPOINT_COST_FACTOR times the
- * last call's own time) have passed since the last call returned; `every` 0: for every state.
+ * `keep`, called for the first state (or, `first` false, once `every` ms have passed since this call),
+ * then only once `every` ms (and CHECKPOINT_COST_FACTOR times the last call's own time) have passed
+ * since the last call returned; `every` 0: for every state.
  */
-function paced(every: number, keep: (state: TrainState) => Promise<void>): (state: TrainState) => Promise<void> {
-  let last = -Infinity;
+function paced(
+  every: number,
+  keep: (state: TrainState) => Promise<void>,
+  first = true,
+): (state: TrainState) => Promise<void> {
+  let last = first ? -Infinity : now();
   let cost = 0;
   return async (state) => {
     if (every > 0 && now() - last < Math.max(every, CHECKPOINT_COST_FACTOR * cost)) return;
@@ -315,10 +320,16 @@ export class Engine implements EngineApi {
     const host = this.host.onTrainCheckpoint;
     const checkpoint =
       host || onCheckpoint
-        ? paced(this.host.checkpointEveryMs ?? CHECKPOINT_EVERY_MS, async (state) => {
-            await host?.(state);
-            await onCheckpoint?.(state);
-          })
+        ? paced(
+            this.host.checkpointEveryMs ?? CHECKPOINT_EVERY_MS,
+            async (state) => {
+              await host?.(state);
+              await onCheckpoint?.(state);
+            },
+            // A run that continues from a classifier takes a few epochs, seconds in all: a checkpoint
+            // after its first epoch (0.2–0.5 s for the dense head) would cost more than replaying it.
+            !req.from,
+          )
         : undefined;
     return this.training().train(this.host.store, manifest, req, onProgress, checkpoint);
   }

@@ -137,7 +137,8 @@ export type TrainingRequest = Omit<TrainRequest, 'photos'> & { photos: TrainingP
 /** Progress per step of each phase ('extract' | 'train' | 'finetune'); once per epoch with `metrics`. */
 export type TrainProgressFn = (p: TrainProgress) => void;
 /**
- * After the first epoch, then at most every 10 s of training (CHECKPOINT_EVERY_MS) and 20 × the last
+ * After the first epoch (not for a run that continues from a classifier, TrainRequest.from: its first
+ * after 10 s), then at most every 10 s of training (CHECKPOINT_EVERY_MS) and 20 × the last
  * checkpoint's own time: the state to keep for resuming (awaited before training goes on).
  */
 export type TrainCheckpointFn = (state: TrainState) => void | Promise<void>;
@@ -195,7 +196,7 @@ export interface EngineApi {
   extractFeatures(request: TrainingRequest, onProgress?: TrainProgressFn): Promise<number>;
   /**
    * Extract, train the head (and fine-tune block5 if asked): the classifier file, report, resumable state.
-   * `onCheckpoint` gets the resumable state after the first epoch, then after an epoch at most every
+   * `onCheckpoint` gets the resumable state after the first epoch (a continued run's: after 10 s), then after an epoch at most every
    * CHECKPOINT_EVERY_MS (10 s) of training and 20 × its own time, and is awaited (the PWA page stores it, so a reload can pass it back as `resume`); a
    * cancelled run's result carries its last state.
    */

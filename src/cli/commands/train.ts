@@ -3,7 +3,7 @@
  * .jpg/.png photos the examples. Runs the same training code as the PWA's engine (TrainingService,
  * onnxruntime-web WASM); only the base part of the bundle is read, the ImageNet head never loads.
  */
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import { ortRuntime } from '../../core/train/ort-runtime';
@@ -60,7 +60,17 @@ export interface TrainCommandOptions {
   lr?: number;
   optimizer?: 'rmsprop' | 'adam';
   threads?: number;
+  /** A classifier file of the same classes to continue from (TrainRequest.from). */
+  from?: string;
   json: boolean;
+}
+
+async function readFrom(file: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(file));
+  } catch {
+    throw new TrainFolderError(`${file}: cannot read the classifier to continue from (--from)`);
+  }
 }
 
 export async function trainCommand(o: TrainCommandOptions): Promise<void> {
@@ -84,12 +94,13 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
     seed: o.seed,
     inputSize: o.size,
     fineTune: o.fineTune,
+    from: o.from === undefined ? undefined : { classifier: await readFrom(o.from) },
   };
   const log = (s: string) => {
     if (!o.json) console.log(s);
   };
   log(
-    `training ${classes.length} classes (${classes.map((c, i) => `${c}: ${files.filter((f) => f.label === i).length}`).join(', ')}) on ${manifest.id}`,
+    `training ${classes.length} classes (${classes.map((c, i) => `${c}: ${files.filter((f) => f.label === i).length}`).join(', ')}) on ${manifest.id}${o.from ? `, continuing from ${o.from}` : ''}`,
   );
   const onProgress = (p: TrainProgress) => {
     const m = p.metrics;

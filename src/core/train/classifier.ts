@@ -17,12 +17,12 @@
 import { sha256Hex } from '../bundle/sha256';
 import type { BundleManifest } from '../bundle/manifest';
 import type { PreprocessMode, VggConfig } from '../vgg16/spec';
-import { ClassifierFormatError, ClassifierMismatchError } from './errors';
+import { ClassifierFormatError, ClassifierMismatchError, TrainingInputError } from './errors';
 import { featureShape } from './features';
 import type { ModelSpec } from './graphs';
 import { lastBlockTrunk, modelTensors } from './graphs';
-import type { HeadKind } from './heads';
-import { HEAD_PARAM, headSpec } from './heads';
+import type { HeadKind, HeadSpec } from './heads';
+import { HEAD_PARAM, headConstants, headParams, headSpec } from './heads';
 
 export const CLASSIFIER_FORMAT = 'convlens-classifier';
 export const CLASSIFIER_VERSION = 1;
@@ -214,6 +214,32 @@ export function parseClassifier(bytes: Uint8Array, base: BaseModel): Classifier 
   if (start + offset !== bytes.length)
     fail(`it has ${bytes.length - start - offset} bytes after its last tensor (damaged or concatenated file)`);
   return { manifest: m, weights };
+}
+
+/**
+ * Where a retrain continues from (TrainRequest.from): the classifier `bytes`, checked against the base
+ * (parseClassifier) and against the run (the same classes in the same order, the same head and input
+ * size; not fine-tuned, whose head was trained on fine-tuned block5 features, not the frozen base's),
+ * split into the head's weights and the feature statistics they were trained with.
+ */
+export function headStart(
+  bytes: Uint8Array,
+  base: BaseModel,
+  run: { spec: HeadSpec; classes: readonly string[]; inputSize: number },
+): { params: Record<string, Float32Array>; constants: Record<string, Float32Array> } {
+  const { manifest: m, weights } = parseClassifier(bytes, base);
+  const { spec } = run;
+  const no = (why: string): never => {
+    throw new TrainingInputError(`cannot continue from that classifier: ${why}; train from scratch instead`);
+  };
+  if (m.classes.length !== run.classes.length || m.classes.some((c, i) => c !== run.classes[i]))
+    no(`its classes (${m.classes.join(', ')}) are not this run's (${run.classes.join(', ')})`);
+  if (m.head.kind !== spec.kind || m.head.hidden !== spec.hidden || m.head.dropout !== spec.dropout)
+    no(`its head is ${m.head.kind} (${m.head.hidden} hidden), this run trains ${spec.kind} (${spec.hidden} hidden)`);
+  if (m.base.inputSize !== run.inputSize) no(`it was trained at ${m.base.inputSize} px, this run at ${run.inputSize}`);
+  if (m.fineTuned) no('it is fine-tuned, and its head reads the fine-tuned block5, not the base this run trains on');
+  const pick = (names: { name: string }[]) => Object.fromEntries(names.map(({ name }) => [name, weights[name]!]));
+  return { params: pick(headParams(spec)), constants: pick(headConstants(spec)) };
 }
 
 function checkManifest(json: unknown): ClassifierManifest {

@@ -54,6 +54,14 @@ export interface TrainRequest {
   augment?: AugmentConfig;
   /** Fine-tune block5 after the head (default off). */
   fineTune?: boolean | FineTuneOptions;
+  /**
+   * Continue from a classifier trained before on the same classes (a retrain after adding photos):
+   * the head starts at its weights and keeps its feature statistics instead of a random start, and
+   * early stopping waits `patience` epochs (default 2, not 5: the start is already trained, the run
+   * only has to take the new photos in). The start is a candidate too: if no epoch improves the
+   * validation loss, the result has its weights. Not for fine-tuned classifiers (headStart).
+   */
+  from?: { classifier: Uint8Array; patience?: number };
   /** Continue a cancelled run (same photos, classes and settings). */
   resume?: TrainState;
 }
@@ -116,6 +124,8 @@ export interface Settings {
   inputSize: number;
   augment?: AugmentConfig;
   fineTune?: Required<FineTuneOptions>;
+  /** Early stopping's patience when the head continues from `from`. */
+  from?: { patience: number };
 }
 
 const bad = (msg: string): never => {
@@ -168,6 +178,7 @@ export function settings(req: TrainRequest, cfg: VggConfig): Settings {
       lr: ft.lr ?? 1e-5,
       patience: intIn(ft.patience ?? 3, 1, 10_000, 'fine-tuning patience'),
     },
+    from: req.from && { patience: intIn(req.from.patience ?? 2, 1, 10_000, 'patience of a continued run') },
   };
 }
 
@@ -185,6 +196,7 @@ export async function fingerprint(hash: string, req: TrainRequest, s: Settings):
     inputSize: s.inputSize,
     batchSize: s.batchSize,
     augment: s.augment ?? null,
+    from: req.from ? await sha256Hex(req.from.classifier) : null,
   };
   return sha256Hex(new TextEncoder().encode(JSON.stringify(what)));
 }

@@ -6,6 +6,7 @@
  *   2. features: K variants of each training photo, the plain photo for validation (the book: never
  *      augment validation data), from the cache or through the frozen base
  *   3. head: the generated step graph, early stopping on the validation loss, best weights kept
+ *      (from a random start, or from a classifier trained before: TrainRequest.from)
  *   4. optional fine-tuning of block5_conv1..3 + head from cached block4_pool features, RMSprop 1e-5;
  *      kept only if it beats the head-only model on validation
  *   5. the classifier file and a validation report (confusion matrix, misclassified photos)
@@ -17,7 +18,7 @@ import type { BundleManifest } from '../bundle/manifest';
 import type { GraphBuilder } from '../onnx/builder';
 import type { Graph } from '../onnx/ir';
 import type { Classifier, ClassifierManifest } from './classifier';
-import { CLASSIFIER_FORMAT, CLASSIFIER_VERSION, encodeClassifier } from './classifier';
+import { CLASSIFIER_FORMAT, CLASSIFIER_VERSION, encodeClassifier, headStart } from './classifier';
 import { TrainingCancelledError, TrainStateMismatchError } from './errors';
 import type { CancelSignal, FeatureCache, FeatureLayer, PhotoFeatures } from './features';
 import { buildFeatureGraph, extractFeatures, featureShape } from './features';
@@ -174,11 +175,16 @@ export class Trainer {
       photos.flatMap((p) => feats[p]!.map((v) => ({ photo: p, label: labels[p]!, features: v[layer]! })));
     const spec = headSpec(s.head, n, featureShape(cfg, 'block5_pool', s.inputSize));
     const train5 = samples('block5_pool', split.train);
-    // Deterministic in the features, so a resumed run recomputes the same constants.
-    const constants = featureStats(
-      spec,
-      train5.map((x) => x.features),
-    );
+    const from =
+      req.from &&
+      headStart(req.from.classifier, { hash: base.hash, cfg }, { spec, classes: req.classes, inputSize: s.inputSize });
+    // Deterministic in the features (or the classifier continued from), so a resumed run recomputes the same constants.
+    const constants =
+      from?.constants ??
+      featureStats(
+        spec,
+        train5.map((x) => x.features),
+      );
     const data = { train: train5, val: samples('block5_pool', split.val), constants };
 
     // 3. head
@@ -191,7 +197,7 @@ export class Trainer {
       eval: await this.sessions.get(`head-eval|${headKey}`, () => buildEval(headModel)),
     };
     const initial = (): FitState => {
-      const params = initHead(spec, new Rng(seedOf(s.seed, 0x4ead)));
+      const params = from?.params ?? initHead(spec, new Rng(seedOf(s.seed, 0x4ead)));
       return initialFitState(params, initSlots(opt, params), seedOf(s.seed, 0x7a1));
     };
     const at = { done: 0, total: 0 };
@@ -203,7 +209,7 @@ export class Trainer {
       phase: 'head',
       epochs: s.epochs,
       batchSize: s.batchSize,
-      patience: s.patience,
+      patience: s.from?.patience ?? s.patience,
       lr: s.lr,
       signal: o.signal,
       onStep: onStep('train'),

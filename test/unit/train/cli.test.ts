@@ -79,6 +79,36 @@ describe('convlens train / classify --classifier', () => {
       '--json',
     ]);
     expect(JSON.parse(forced!).target).toEqual({ index: 0, label: 'chessboard' });
+
+    // --from continues from a classifier: with a learning rate too small to move it, it classifies alike.
+    const again = join(dir, 'again.classifier');
+    const from = ['--model', join(dir, 'tiny'), '--head', 'gap', '--variants', '2', '--from', file];
+    await run(['train', join(dir, 'photos'), ...from, '--out', again, '--epochs', '1', '--lr', '1e-12', '--json']);
+    const probs = async (c: string) =>
+      JSON.parse(
+        (
+          await run([
+            'classify',
+            'test/fixtures/photos/grass/grass_r2c2.png',
+            '--model',
+            join(dir, 'tiny'),
+            '--classifier',
+            c,
+            '--json',
+          ])
+        )[0]!,
+      ).top5.map((p: { prob: number }) => p.prob) as number[];
+    const [p1, p2] = [await probs(file), await probs(again)];
+    p2.forEach((p, i) => expect(p).toBeCloseTo(p1[i]!, 5));
+    await expect(run(['train', join(dir, 'photos'), ...from, '--head', 'dense', '--out', again])).rejects.toMatchObject(
+      {
+        name: 'TrainingInputError',
+        message: /cannot continue from that classifier/,
+      },
+    );
+    await expect(
+      run(['train', join(dir, 'photos'), ...from.slice(0, -1), join(dir, 'missing'), '--out', again]),
+    ).rejects.toMatchObject({ name: 'TrainFolderError', message: /--from/ });
   }, 120_000);
 
   it('prints a readable log and rejects unusable folders and options', async () => {

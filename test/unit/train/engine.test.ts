@@ -226,10 +226,73 @@ describe('Engine training', () => {
       await f.loadModel('tiny');
       expect((await f.train(request, (p) => void (p.metrics && (clock += 6000)))).status).toBe('done');
       expect(slow).toEqual([1, 5]);
+
+      // A run that continues from a classifier is short by design: its first checkpoint waits 10 s too.
+      slow.length = 0;
+      const from = { classifier: r.classifier!, patience: 100 };
+      expect((await f.train({ ...request, from }, (p) => void (p.metrics && (clock += 6000)))).status).toBe('done');
+      expect(slow).toEqual([2, 6]);
       await f.dispose();
     } finally {
       spy.mockRestore();
     }
+  });
+
+  it('continues from a classifier trained before: its weights and statistics, its own patience, same classes only', async () => {
+    const e = await engineFor();
+    const first = await e.train(request);
+    const before = parseClassifier(first.classifier!, { hash: await hashOf(), cfg: TINY_VGG });
+    // One more photo of the first class: a retrain after adding it.
+    const more = {
+      ...request,
+      photos: [
+        ...request.photos,
+        { id: 'chessboard/left06.jpg', label: 0, image: resizeCenterCrop(await readImage(FIXTURE_MORE), 64) },
+      ],
+    };
+    // A learning rate too small to move the weights: the first epoch measures the classifier it started from.
+    const still = await e.train({ ...more, lr: 1e-12, from: { classifier: first.classifier!, patience: 1 } });
+    const after = parseClassifier(still.classifier!, { hash: await hashOf(), cfg: TINY_VGG });
+    for (const [k, v] of Object.entries(before.weights)) expect(maxRelDiff(after.weights[k]!, v), k).toBeLessThan(1e-6);
+    // The statistics are the classifier's, not measured again on the new training set (they differ).
+    const fresh = parseClassifier((await e.train({ ...more, lr: 1e-12, epochs: 1 })).classifier!, {
+      hash: await hashOf(),
+      cfg: TINY_VGG,
+    });
+    expect(maxRelDiff(fresh.weights['head/norm/mean']!, before.weights['head/norm/mean']!)).toBeGreaterThan(1e-3);
+
+    // Early stopping waits 2 epochs by default (the request's own patience, 100, is for a fresh start).
+    const retrain = await e.train({ ...more, epochs: 40, from: { classifier: first.classifier! } });
+    expect(retrain.status).toBe('done');
+    expect(retrain.history.length).toBe(retrain.state!.head.best!.epoch + 2);
+
+    // Only a classifier of the same classes (in order), head, input size and base, not fine-tuned.
+    const from = { classifier: first.classifier! };
+    await expect(e.train({ ...more, classes: [...CLASSES].reverse(), from })).rejects.toMatchObject({
+      name: 'TrainingInputError',
+      message: /classes/,
+    });
+    await expect(e.train({ ...more, head: 'gap', from })).rejects.toMatchObject({
+      name: 'TrainingInputError',
+      message: /head is dense/,
+    });
+    const tuned = await e.train({ ...request, epochs: 1, fineTune: { epochs: 1 } });
+    expect(parseClassifier(tuned.classifier!, { hash: await hashOf(), cfg: TINY_VGG }).manifest.fineTuned).toBe(true);
+    await expect(e.train({ ...more, from: { classifier: tuned.classifier! } })).rejects.toMatchObject({
+      name: 'TrainingInputError',
+      message: /fine-tuned/,
+    });
+    const other = await engineFor('other');
+    await expect(other.train({ ...more, from })).rejects.toMatchObject({ name: 'ClassifierMismatchError' });
+    await other.dispose();
+    // A cancelled run resumes only with the classifier it continued from.
+    const cancelled = await e.train({ ...more, from }, (p) => void (p.metrics && e.cancelTraining()));
+    expect(cancelled.status).toBe('cancelled');
+    await expect(e.train({ ...more, resume: cancelled.state })).rejects.toMatchObject({
+      name: 'TrainStateMismatchError',
+    });
+    await expect(e.train({ ...more, from, resume: cancelled.state })).resolves.toMatchObject({ status: 'done' });
+    await e.dispose();
   });
 
   it('says what is wrong with a request, with named errors', async () => {
@@ -250,6 +313,19 @@ describe('Engine training', () => {
     await e.dispose();
   });
 });
+
+const FIXTURE_MORE = 'test/fixtures/photos/chessboard/left06.jpg';
+
+/** max |a − b| / max |b|. */
+function maxRelDiff(a: Float32Array, b: Float32Array): number {
+  let d = 0;
+  let m = 0;
+  for (let i = 0; i < b.length; i++) {
+    d = Math.max(d, Math.abs(a[i]! - b[i]!));
+    m = Math.max(m, Math.abs(b[i]!));
+  }
+  return d / m;
+}
 
 /** The 'tiny' base's hash, as the engine computes it. */
 const hashOf = async () => baseModelHash(await store.manifest('tiny'));
