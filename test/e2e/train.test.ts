@@ -3,7 +3,8 @@
  * camera, a training run with its progress, curves and report, the live view switched to the new
  * classifier (its class names in the top list, a heatmap over the video), then a reload in the middle
  * of a second run: photos, cached features and the last good classifier survive, and the run resumes
- * from its checkpoint without extracting anything again. Finally an export → import round trip.
+ * from its checkpoint without extracting anything again. Then an export → import round trip, and a
+ * retrain after one more photo that continues from the classifier in use.
  * The model is the e2e TINY_VGG demo bundle (32-pixel input), so every run takes seconds.
  */
 import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
@@ -45,6 +46,13 @@ async function setNumber(page: Page, testId: string, value: number) {
     testId,
     String(value),
   );
+}
+
+/** Sets a checkbox setting to `on` (clicking it only if it is not already). */
+async function setChecked(page: Page, testId: string, on: boolean) {
+  const sel = `[data-testid=${testId}]`;
+  if ((await page.$eval(sel, (e) => (e as HTMLInputElement).checked)) !== on) await page.click(sel);
+  await page.waitForFunction((q, v) => document.querySelector<HTMLInputElement>(q)?.checked === v, {}, sel, on);
 }
 
 /** Counts distinct colours on the overlay canvas: a real heatmap has many, a blank one few. */
@@ -202,9 +210,11 @@ describe('training a classifier in the browser', () => {
 
   it('survives a reload in the middle of training: photos, features and classifier kept, and resumes', async () => {
     await view(page, 'train');
-    // Long enough to be caught in the middle of the head: early stopping off (patience = epochs).
+    // Long enough to be caught in the middle of the head: early stopping off (patience = epochs), and a
+    // fresh start (a run that continues from the classifier in use stops after 2 epochs without gain).
     await setNumber(page, 'setting-epochs', 200);
     await setNumber(page, 'setting-patience', 200);
+    await setChecked(page, 'setting-continue', false);
     await page.click('[data-testid=train]');
     // Both in one check: the previous run's chart stays on screen until this run has started.
     await page.waitForFunction(
@@ -278,5 +288,59 @@ describe('training a classifier in the browser', () => {
     expect(after).toBeGreaterThan(0);
     session.assertClean(originOf(server.url));
     expect(session.errors.filter((e) => !/favicon/.test(e))).toEqual([]);
+  });
+  it('retrains from the classifier in use after one more photo: only its features, a few epochs', async () => {
+    await view(page, 'train');
+    await setChecked(page, 'setting-finetune', false);
+    await setNumber(page, 'setting-epochs', 30);
+    await setNumber(page, 'setting-patience', 5);
+    await setChecked(page, 'setting-continue', false);
+    // A head-only classifier to continue from, put in use.
+    const count = (await page.$$('[data-testid=classifier]')).length;
+    await page.click('[data-testid=train]');
+    await page.waitForFunction(
+      (n: number) =>
+        document.querySelectorAll('[data-testid=classifier]').length === n &&
+        /Training finished/.test(document.querySelector('[data-testid=train-status]')?.textContent ?? ''),
+      { timeout: 60_000 },
+      count + 1,
+    );
+    const last = `[data-testid=classifier]:nth-child(${count + 1})`;
+    expect(await text(page, 'train-status')).not.toMatch(/Continuing/);
+    const use = await page.$(`${last} [data-testid=classifier-use]:not([disabled])`);
+    if (use) await use.click();
+    await page.waitForFunction(
+      (q: string) => /\(in use\)/.test(document.querySelector(q)?.textContent ?? ''),
+      {},
+      last,
+    );
+
+    await setChecked(page, 'setting-continue', true);
+    const photos = (await page.$$('[data-testid=thumb]')).length;
+    // A picked file (after the reload above the camera runs only in the live view).
+    const pick = await page.$('[data-testid=photo-files]');
+    await (pick as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(
+      'test/fixtures/photos/grass/grass_r0c0.png',
+    );
+    await page.waitForFunction(
+      (n: number) => document.querySelectorAll('[data-testid=thumb]').length === n,
+      {},
+      photos + 1,
+    );
+    await page.click('[data-testid=train]');
+    await page.waitForFunction(
+      (n: number) =>
+        document.querySelectorAll('[data-testid=classifier]').length === n &&
+        /Training finished/.test(document.querySelector('[data-testid=train-status]')?.textContent ?? ''),
+      { timeout: 60_000 },
+      count + 2,
+    );
+    const status = await text(page, 'train-status');
+    expect(status).toMatch(/Continuing from “alpha · beta”/);
+    // Only the new photo's features were computed: 2 variants, or 1 if it was held out for validation.
+    const [, cached, total] = (/(\d+) of (\d+) features cached/.exec(status) ?? []).map(Number);
+    expect(total! - cached!).toBeGreaterThanOrEqual(1);
+    expect(total! - cached!).toBeLessThanOrEqual(2);
+    session.assertClean(originOf(server.url));
   });
 });

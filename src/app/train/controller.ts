@@ -11,7 +11,14 @@ import { toAppError, type AppError } from '../errors';
 import type { FeatureContext } from '../feature';
 import { browserTrainDeps, PHOTO_SIDE } from './browser';
 import { ClassifierShelf, entry } from './classifiers';
-import { DEFAULT_TRAIN_SETTINGS, selectRunning, selectTrainBlocker, type PhotoView, type TrainSettings } from './state';
+import {
+  DEFAULT_TRAIN_SETTINGS,
+  selectContinueFrom,
+  selectRunning,
+  selectTrainBlocker,
+  type PhotoView,
+  type TrainSettings,
+} from './state';
 import type { ClassifierRecord, PhotoRecord, RunRequest, TrainStore } from './store';
 
 export type TrainStoreLike = Pick<
@@ -292,6 +299,7 @@ export class TrainController {
       classes: s.train.classes.map((c) => c.name),
       photos: s.train.photos.map((p) => ({ id: p.id, label: index.get(p.classId)! })),
       settings: s.train.settings,
+      fromId: selectContinueFrom(s.train, s.model.id)?.id,
     };
     await this.run(req, undefined);
   }
@@ -309,8 +317,20 @@ export class TrainController {
 
   private async run(req: RunRequest, resume: TrainState | undefined): Promise<void> {
     if (selectRunning(this.state)) return;
-    this.ctx.dispatch({ type: 'train/run-start', resumed: resume !== undefined, classes: req.classes });
+    const from =
+      req.fromId === undefined ? undefined : await this.d.store.classifier(req.fromId).catch(() => undefined);
+    this.ctx.dispatch({
+      type: 'train/run-start',
+      resumed: resume !== undefined,
+      classes: req.classes,
+      continued: from?.name,
+    });
     try {
+      if (req.fromId !== undefined && !from)
+        throw {
+          name: 'TrainStateMismatchError',
+          message: 'the classifier this training continued from was deleted: start a new training instead',
+        } as AppError;
       if (!resume) await this.setCheckpoint(undefined);
       const photos = await Promise.all(
         req.photos.map(async ({ id, label }) => {
@@ -329,6 +349,7 @@ export class TrainController {
         variants,
         epochs,
         patience,
+        from: from && { classifier: from.bytes },
         resume,
       };
       const onProgress = Comlink.proxy((progress: TrainProgress) =>

@@ -45,6 +45,11 @@ export interface TrainSettings {
   epochs: number;
   /** Early stopping: epochs without a better validation loss. */
   patience: number;
+  /**
+   * Start from the classifier in use when it fits (same model, classes, head; not fine-tuned) instead
+   * of from scratch: a retrain after adding photos then takes a few epochs (TrainRequest.from).
+   */
+  continueFrom: boolean;
 }
 
 export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
@@ -53,6 +58,7 @@ export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
   variants: 4,
   epochs: 30,
   patience: 5,
+  continueFrom: true,
 };
 
 export type PhaseProgress = Partial<Record<TrainPhase, { done: number; total: number }>>;
@@ -72,6 +78,8 @@ export interface RunView {
   outcome?: 'new' | 'kept-previous';
   /** Class names the validation report's indices refer to. */
   classes?: string[];
+  /** Name of the classifier the run continues from (TrainSettings.continueFrom). */
+  continued?: string;
 }
 
 export interface TrainUiState {
@@ -110,7 +118,7 @@ export type TrainAction =
   | { type: 'train/photo-removed'; id: string }
   | { type: 'train/capturing'; capturing: boolean }
   | { type: 'train/settings'; settings: Partial<TrainSettings> }
-  | { type: 'train/run-start'; resumed: boolean; classes: string[] }
+  | { type: 'train/run-start'; resumed: boolean; classes: string[]; continued?: string }
   | { type: 'train/progress'; progress: TrainProgress }
   | { type: 'train/cancel' }
   | {
@@ -150,6 +158,7 @@ function sanitize(s: TrainSettings): TrainSettings {
     variants: int(s.variants, 1, 16, DEFAULT_TRAIN_SETTINGS.variants),
     epochs: int(s.epochs, 1, 200, DEFAULT_TRAIN_SETTINGS.epochs),
     patience: int(s.patience, 1, 200, DEFAULT_TRAIN_SETTINGS.patience),
+    continueFrom: typeof s.continueFrom === 'boolean' ? s.continueFrom : DEFAULT_TRAIN_SETTINGS.continueFrom,
   };
 }
 
@@ -203,7 +212,14 @@ export function trainReducer(state: TrainUiState, action: TrainAction): TrainUiS
       if (isRunning(state)) return state;
       return {
         ...state,
-        run: { status: 'running', resumed: action.resumed, phases: {}, history: [], classes: action.classes },
+        run: {
+          status: 'running',
+          resumed: action.resumed,
+          phases: {},
+          history: [],
+          classes: action.classes,
+          continued: action.continued,
+        },
       };
     case 'train/progress': {
       if (!isRunning(state)) return state;
@@ -285,3 +301,15 @@ export function selectActiveClassifier(state: TrainUiState): ClassifierEntry | u
 }
 
 export const selectRunning = isRunning;
+
+/**
+ * The classifier a new run continues from, when the settings ask for it: the one in use, if it was
+ * trained on `modelId` for exactly the current classes (names, in order) with the chosen head, and not
+ * fine-tuned (its head reads fine-tuned block5 features; headStart in the core says the same).
+ */
+export function selectContinueFrom(state: TrainUiState, modelId: string): ClassifierEntry | undefined {
+  const c = selectActiveClassifier(state);
+  if (!state.settings.continueFrom || !c || c.fineTuned || c.modelId !== modelId) return undefined;
+  if (c.head !== state.settings.head || c.classes.length !== state.classes.length) return undefined;
+  return c.classes.every((name, i) => name === state.classes[i]!.name) ? c : undefined;
+}

@@ -42,6 +42,8 @@ export interface RunRequest {
   classes: string[];
   photos: { id: string; label: number }[];
   settings: TrainSettings;
+  /** The stored classifier the run continues from (TrainRequest.from). */
+  fromId?: string;
   inputSize?: number;
   seed?: number;
 }

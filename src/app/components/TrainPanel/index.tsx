@@ -59,6 +59,15 @@ export function TrainPanel({ settings, run, resumable, blocker, ...on }: TrainPa
           Fine-tune block5 (slower)
         </label>
         <label>
+          <input
+            type="checkbox"
+            data-testid="setting-continue"
+            checked={settings.continueFrom}
+            onChange={(e) => on.onSettings({ continueFrom: (e.target as HTMLInputElement).checked })}
+          />
+          Continue from the classifier in use (same classes and head: a quick retrain)
+        </label>
+        <label>
           Variants per photo
           <input
             type="number"
@@ -113,6 +122,7 @@ export function TrainPanel({ settings, run, resumable, blocker, ...on }: TrainPa
         <div class="train-progress" aria-live="polite" data-testid="train-progress">
           <p data-testid="train-status">
             {STATUS[run.status]}
+            {run.continued && ` Continuing from “${run.continued}”.`}
             {run.cached !== undefined &&
               run.features !== undefined &&
               ` ${run.cached} of ${run.features} features cached.`}

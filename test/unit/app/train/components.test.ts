@@ -137,6 +137,16 @@ describe('TrainScreen', () => {
     expect(out).toContain('Loss after epoch 2: training 0.500, validation 0.800');
     expect(out).not.toContain('Fine-tuning block5');
     expect(out).toContain('aria-live="polite"');
+    expect(out).not.toContain('Continuing from');
+    // The continue setting is on by default; a continued run names its classifier.
+    expect(out).toMatch(/<input[^>]*data-testid="setting-continue"[^>]*checked/);
+    const more = state([
+      ...base,
+      { type: 'train/run-start', resumed: false, classes: ['cup', 'mug'], continued: 'cup · mug' },
+    ]);
+    expect(html(h(TrainScreen, { state: more, actions }))).toContain('Training… Continuing from “cup · mug”.');
+    const off = state([...base, { type: 'train/settings', settings: { continueFrom: false } }]);
+    expect(html(h(TrainScreen, { state: off, actions }))).not.toMatch(/data-testid="setting-continue"[^>]*checked/);
   });
 
   it('shows the result: summary, per-class accuracy, confusion matrix and misclassified photos', () => {

@@ -341,6 +341,58 @@ describe('TrainController: training', () => {
     expect(s.remote.used).toEqual([[1], [3]]);
   });
 
+  it('continues from the classifier in use when it fits, and trains from scratch otherwise', async () => {
+    const s = setup();
+    await twoClasses(s);
+    s.remote.script = async () => done(0.9, [1]);
+    await s.controller.train();
+    expect(s.remote.trains[0]!.from).toBeUndefined();
+    // Same model, classes and head: the next run starts at the classifier in use (a photo more).
+    await s.controller.capture(s.train().classes[0]!.id);
+    s.remote.script = async () => done(0.95, [2]);
+    await s.controller.train();
+    expect([...s.remote.trains[1]!.from!.classifier]).toEqual([1]);
+    expect(s.train().run).toMatchObject({ status: 'done', continued: 'cat · dog' });
+    expect(s.remote.used).toEqual([[1], [2]]);
+    const from = () => s.remote.trains.at(-1)!.from;
+    // Worse classifiers from now on: [2] stays in use.
+    s.remote.script = async () => done(0.5, [9]);
+    s.controller.setSettings({ continueFrom: false });
+    await s.controller.train();
+    expect(from()).toBeUndefined();
+    expect(s.train().run!.continued).toBeUndefined();
+    s.controller.setSettings({ continueFrom: true, head: 'gap' });
+    await s.controller.train();
+    expect(from()).toBeUndefined();
+    s.controller.setSettings({ head: 'dense' });
+    await s.controller.train();
+    expect([...from()!.classifier]).toEqual([2]);
+    await s.controller.addClass('bird');
+    await s.controller.capture();
+    await s.controller.train();
+    expect(from()).toBeUndefined();
+    expect(s.remote.trains).toHaveLength(6);
+  });
+
+  it('fails a resume whose classifier to continue from was deleted', async () => {
+    const s = setup();
+    await twoClasses(s);
+    s.remote.script = async () => done(0.9, [1]);
+    await s.controller.train();
+    const first = s.train().active!;
+    s.remote.script = async (_r, _p, onCheckpoint) => {
+      await onCheckpoint?.(state(1));
+      throw named('WorkerCrashError', 'the engine stopped');
+    };
+    await s.controller.train();
+    expect(s.remote.trains[1]!.from).toBeDefined();
+    await s.controller.classifiers.delete(first);
+    await s.controller.resume();
+    expect(s.train().run!.status).toBe('failed');
+    expect(s.store.state.error?.message).toMatch(/continued from was deleted/);
+    expect(s.remote.trains).toHaveLength(2);
+  });
+
   it('cancels, keeps the checkpoint, and resumes it after a reload with the same request', async () => {
     const s = setup();
     await twoClasses(s);

@@ -166,8 +166,17 @@ describe('train slice: classes and photos', () => {
     const s = run([
       { type: 'train/settings', settings: { head: 'gap', fineTune: true } },
       { type: 'train/settings', settings: { variants: 0, epochs: 1000, patience: 3.4 } },
+      { type: 'train/settings', settings: { continueFrom: 'yes' as unknown as boolean } },
     ]);
-    expect(s.settings).toEqual({ head: 'gap', fineTune: true, variants: 1, epochs: 200, patience: 3 });
+    expect(s.settings).toEqual({
+      head: 'gap',
+      fineTune: true,
+      variants: 1,
+      epochs: 200,
+      patience: 3,
+      continueFrom: true,
+    });
+    expect(run([{ type: 'train/settings', settings: { continueFrom: false } }]).settings.continueFrom).toBe(false);
   });
 });
 
