@@ -183,12 +183,16 @@ export async function engineFilters(r: EngineFiltersRequest): Promise<EngineTime
   return { firstMs, samples: [ms], dims: [out.pictures.length, out.settings.size] };
 }
 
+/** The classifier of the page's first train() call: the one a retrain continues from. */
+let firstClassifier: Uint8Array | undefined;
+
 /**
  * Engine.train on the first `perClass` photos of each class (plus the `extra` photos), timed from the
  * call to its result, with the time of each phase from the progress events.
  */
 export async function engineTrain(r: EngineTrainRequest): Promise<EngineTrainResult> {
   const e = loaded();
+  if (r.continueFrom && !firstClassifier) throw new Error('no classifier to continue from: train once first');
   const classes = [...new Set(photos.map((p) => p.entry.className))];
   const chosen = photos.filter(
     (p) =>
@@ -212,6 +216,7 @@ export async function engineTrain(r: EngineTrainRequest): Promise<EngineTrainRes
       variants: r.variants,
       seed: 1,
       ...(r.fineTuneEpochs ? { fineTune: { epochs: r.fineTuneEpochs, patience: r.fineTuneEpochs } } : {}),
+      ...(r.continueFrom ? { from: { classifier: firstClassifier! } } : {}),
     },
     (p) => {
       if (p.phase !== 'extract') return;
@@ -220,6 +225,7 @@ export async function engineTrain(r: EngineTrainRequest): Promise<EngineTrainRes
     },
   );
   const ms = performance.now() - t0;
+  firstClassifier ??= result.classifier;
   return {
     ms,
     photos: list.length,

@@ -174,6 +174,8 @@ export interface EngineTrainRequest {
   variants: number;
   /** Fine-tune block5 for this many epochs after the head (0: off). */
   fineTuneEpochs: number;
+  /** Continue from the classifier of the page's first train() call (TrainRequest.from), as the app does. */
+  continueFrom?: boolean;
 }
 
 export interface EngineTrainResult {
