@@ -764,7 +764,7 @@ async function trainingRows(ctx: Ctx, b: Launched): Promise<void> {
       stat: summarize([again.ms]),
       goal: '≤ 2 s',
       met: again.ms <= 2000,
-      note: `${again.photos} photos; ${describe(again)}; the head starts at the first classifier's weights, early stopping's patience 2`,
+      note: `${again.photos} photos; ${describe(again)}; the head starts at the first classifier's weights, whose validation loss is early stopping's baseline (patience 1)`,
     });
     what = 'head-only retrain after adding 1 photo, from scratch';
     ctx.log(`chromium training: ${what}`);

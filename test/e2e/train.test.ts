@@ -211,7 +211,7 @@ describe('training a classifier in the browser', () => {
   it('survives a reload in the middle of training: photos, features and classifier kept, and resumes', async () => {
     await view(page, 'train');
     // Long enough to be caught in the middle of the head: early stopping off (patience = epochs), and a
-    // fresh start (a run that continues from the classifier in use stops after 2 epochs without gain).
+    // fresh start (a run that continues from the classifier in use stops at the first epoch without a gain).
     await setNumber(page, 'setting-epochs', 200);
     await setNumber(page, 'setting-patience', 200);
     await setChecked(page, 'setting-continue', false);

@@ -49,6 +49,8 @@ export interface FitState {
   params: Params;
   slots: Params;
   best: { params: Params; loss: number; acc: number; epoch: number } | null;
+  /** The starting point's loss when it is a baseline, not a candidate (FitOptions.start). */
+  baseline?: number;
   /** Epochs since the monitored loss last improved. */
   wait: number;
   history: EpochMetrics[];
@@ -62,6 +64,13 @@ export interface FitOptions {
   batchSize: number;
   patience: number;
   lr: number;
+  /**
+   * The starting point is a 'candidate' for the best weights (default: fine-tuning keeps the head-only
+   * model unless an epoch beats it), or a 'baseline' (Keras's EarlyStopping(baseline=…)): epochs must
+   * beat its loss to count as improving, but the weights returned are a trained epoch's (a run that
+   * continues from a classifier always takes the new photos in).
+   */
+  start?: 'candidate' | 'baseline';
   signal?: CancelSignal;
   /** After every step: steps done and the total for all epochs. */
   onStep?: (done: number, total: number) => void;
@@ -210,10 +219,12 @@ export async function fit(
   const perEpoch = Math.ceil(train.length / o.batchSize);
   const total = perEpoch * o.epochs;
   let state = start;
-  if (!state.best) {
-    // The starting point is a candidate too (fine-tuning keeps the head-only model unless it improves).
+  if (!state.best && state.baseline === undefined) {
     const e = await evaluate(sessions.eval, model, { ...data.constants, ...state.params }, monitor, o.batchSize);
-    state = { ...state, best: { params: state.params, loss: e.loss, acc: e.acc, epoch: state.epoch } };
+    state =
+      o.start === 'baseline'
+        ? { ...state, baseline: e.loss }
+        : { ...state, best: { params: state.params, loss: e.loss, acc: e.acc, epoch: state.epoch } };
   }
   o.onStep?.(Math.min(state.epoch * perEpoch, total), total);
   while (!state.finished && state.epoch < o.epochs) {
@@ -259,8 +270,8 @@ export async function fit(
       valLoss: e.loss,
       valAcc: e.acc,
     };
-    const improved = e.loss < state.best!.loss;
-    const best = improved ? { params, loss: e.loss, acc: e.acc, epoch } : state.best;
+    const improved = e.loss < Math.min(state.best?.loss ?? Infinity, state.baseline ?? Infinity);
+    const best = !state.best || e.loss < state.best.loss ? { params, loss: e.loss, acc: e.acc, epoch } : state.best;
     const wait = improved ? 0 : state.wait + 1;
     state = {
       epoch,
@@ -269,6 +280,7 @@ export async function fit(
       params,
       slots,
       best,
+      ...(state.baseline === undefined ? {} : { baseline: state.baseline }),
       wait,
       history: [...state.history, m],
       finished: wait >= o.patience || epoch >= o.epochs,

@@ -57,9 +57,11 @@ export interface TrainRequest {
   /**
    * Continue from a classifier trained before on the same classes (a retrain after adding photos):
    * the head starts at its weights and keeps its feature statistics instead of a random start, and
-   * early stopping waits `patience` epochs (default 2, not 5: the start is already trained, the run
-   * only has to take the new photos in). The start is a candidate too: if no epoch improves the
-   * validation loss, the result has its weights. Not for fine-tuned classifiers (headStart).
+   * early stopping waits `patience` epochs (default 1, not 5: the start is already trained, the run
+   * only has to take the new photos in; Keras's EarlyStopping also stops at the first epoch without
+   * a gain by default). The start's validation loss is early stopping's baseline: an epoch improves
+   * only by beating it, but the result is a trained epoch's weights, so the new photos are always
+   * learned (FitOptions.start). Not for fine-tuned classifiers (headStart).
    */
   from?: { classifier: Uint8Array; patience?: number };
   /** Continue a cancelled run (same photos, classes and settings). */
@@ -178,7 +180,7 @@ export function settings(req: TrainRequest, cfg: VggConfig): Settings {
       lr: ft.lr ?? 1e-5,
       patience: intIn(ft.patience ?? 3, 1, 10_000, 'fine-tuning patience'),
     },
-    from: req.from && { patience: intIn(req.from.patience ?? 2, 1, 10_000, 'patience of a continued run') },
+    from: req.from && { patience: intIn(req.from.patience ?? 1, 1, 10_000, 'patience of a continued run') },
   };
 }
 

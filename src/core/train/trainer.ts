@@ -210,6 +210,7 @@ export class Trainer {
       epochs: s.epochs,
       batchSize: s.batchSize,
       patience: s.from?.patience ?? s.patience,
+      start: from ? 'baseline' : 'candidate',
       lr: s.lr,
       signal: o.signal,
       onStep: onStep('train'),

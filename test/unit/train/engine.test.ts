@@ -261,10 +261,23 @@ describe('Engine training', () => {
     });
     expect(maxRelDiff(fresh.weights['head/norm/mean']!, before.weights['head/norm/mean']!)).toBeGreaterThan(1e-3);
 
-    // Early stopping waits 2 epochs by default (the request's own patience, 100, is for a fresh start).
+    // Early stopping stops at the first epoch that beats neither the start nor an earlier epoch (the
+    // request's own patience, 100, is for a fresh start), and the result is a trained epoch's: the
+    // new photo is always learned.
     const retrain = await e.train({ ...more, epochs: 40, from: { classifier: first.classifier! } });
     expect(retrain.status).toBe('done');
-    expect(retrain.history.length).toBe(retrain.state!.head.best!.epoch + 2);
+    const losses = retrain.history.map((m) => m.valLoss);
+    expect(losses.length).toBeLessThan(40);
+    const baseline = retrain.state!.head.baseline!;
+    expect(baseline).toBeCloseTo(still.history[0]!.valLoss, 4); // the start's loss (lr 1e-12 barely moves it)
+    losses.forEach((l, i) => {
+      const bar = Math.min(baseline, ...losses.slice(0, i));
+      if (i < losses.length - 1) expect(l, `epoch ${i + 1}`).toBeLessThan(bar);
+      else expect(l, 'the last epoch').toBeGreaterThanOrEqual(bar);
+    });
+    expect(retrain.state!.head.best!.epoch).toBeGreaterThanOrEqual(1);
+    const retrained = parseClassifier(retrain.classifier!, { hash: await hashOf(), cfg: TINY_VGG }).weights;
+    expect(maxRelDiff(retrained['head/hidden/kernel']!, before.weights['head/hidden/kernel']!)).toBeGreaterThan(1e-4);
 
     // Only a classifier of the same classes (in order), head, input size and base, not fine-tuned.
     const from = { classifier: first.classifier! };

@@ -63,6 +63,7 @@ export function TrainPanel({ settings, run, resumable, blocker, ...on }: TrainPa
             type="checkbox"
             data-testid="setting-continue"
             checked={settings.continueFrom}
+            title="Start at its weights and stop at the first epoch without a better validation loss"
             onChange={(e) => on.onSettings({ continueFrom: (e.target as HTMLInputElement).checked })}
           />
           Continue from the classifier in use (same classes and head: a quick retrain)
