@@ -48,6 +48,17 @@ async function setNumber(page: Page, testId: string, value: number) {
   );
 }
 
+/** Waits until a run finished and its classifier was stored: `classifiers` of them listed. */
+async function runDone(page: Page, classifiers: number) {
+  await page.waitForFunction(
+    (n: number) =>
+      document.querySelectorAll('[data-testid=classifier]').length === n &&
+      /Training finished/.test(document.querySelector('[data-testid=train-status]')?.textContent ?? ''),
+    { timeout: 60_000 },
+    classifiers,
+  );
+}
+
 /** Sets a checkbox setting to `on` (clicking it only if it is not already). */
 async function setChecked(page: Page, testId: string, on: boolean) {
   const sel = `[data-testid=${testId}]`;
@@ -298,13 +309,7 @@ describe('training a classifier in the browser', () => {
     // A head-only classifier to continue from, put in use.
     const count = (await page.$$('[data-testid=classifier]')).length;
     await page.click('[data-testid=train]');
-    await page.waitForFunction(
-      (n: number) =>
-        document.querySelectorAll('[data-testid=classifier]').length === n &&
-        /Training finished/.test(document.querySelector('[data-testid=train-status]')?.textContent ?? ''),
-      { timeout: 60_000 },
-      count + 1,
-    );
+    await runDone(page, count + 1);
     const last = `[data-testid=classifier]:nth-child(${count + 1})`;
     expect(await text(page, 'train-status')).not.toMatch(/Continuing/);
     const use = await page.$(`${last} [data-testid=classifier-use]:not([disabled])`);
@@ -328,13 +333,7 @@ describe('training a classifier in the browser', () => {
       photos + 1,
     );
     await page.click('[data-testid=train]');
-    await page.waitForFunction(
-      (n: number) =>
-        document.querySelectorAll('[data-testid=classifier]').length === n &&
-        /Training finished/.test(document.querySelector('[data-testid=train-status]')?.textContent ?? ''),
-      { timeout: 60_000 },
-      count + 2,
-    );
+    await runDone(page, count + 2);
     const status = await text(page, 'train-status');
     expect(status).toMatch(/Continuing from “alpha · beta”/);
     // Only the new photo's features were computed: 2 variants, or 1 if it was held out for validation.
