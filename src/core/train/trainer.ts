@@ -159,6 +159,11 @@ export class Trainer {
         s.seed,
       );
     const ms = { extract: 0, head: 0, finetune: 0 };
+    const spec = headSpec(s.head, n, featureShape(cfg, 'block5_pool', s.inputSize));
+    // Checked before the features are extracted, so a classifier that does not fit fails at once.
+    const from =
+      req.from &&
+      headStart(req.from.classifier, { hash: base.hash, cfg }, { spec, classes: req.classes, inputSize: s.inputSize });
 
     // 2. features
     let t0 = performance.now();
@@ -173,11 +178,7 @@ export class Trainer {
     ms.extract = performance.now() - t0;
     const samples = (layer: FeatureLayer, photos: number[]): Sample[] =>
       photos.flatMap((p) => feats[p]!.map((v) => ({ photo: p, label: labels[p]!, features: v[layer]! })));
-    const spec = headSpec(s.head, n, featureShape(cfg, 'block5_pool', s.inputSize));
     const train5 = samples('block5_pool', split.train);
-    const from =
-      req.from &&
-      headStart(req.from.classifier, { hash: base.hash, cfg }, { spec, classes: req.classes, inputSize: s.inputSize });
     // Deterministic in the features (or the classifier continued from), so a resumed run recomputes the same constants.
     const constants =
       from?.constants ??

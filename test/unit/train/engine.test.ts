@@ -280,8 +280,10 @@ describe('Engine training', () => {
     expect(maxRelDiff(retrained['head/hidden/kernel']!, before.weights['head/hidden/kernel']!)).toBeGreaterThan(1e-4);
 
     // Only a classifier of the same classes (in order), head, input size and base, not fine-tuned.
+    // Refused before any feature is extracted: a photo without pixels or cached features fails no earlier.
     const from = { classifier: first.classifier! };
-    await expect(e.train({ ...more, classes: [...CLASSES].reverse(), from })).rejects.toMatchObject({
+    const unseen = [...more.photos, { id: 'never-seen', label: 0 }];
+    await expect(e.train({ ...more, photos: unseen, classes: [...CLASSES].reverse(), from })).rejects.toMatchObject({
       name: 'TrainingInputError',
       message: /classes/,
     });
