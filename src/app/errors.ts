@@ -30,6 +30,9 @@ export function toAppError(err: unknown): AppError {
   return { name: 'Error', message: String(err) };
 }
 
+/** What the training screen cannot train or store as asked (a class without a name, too few photos). */
+export const inputError = (message: string): AppError => ({ name: 'TrainingInputError', message });
+
 /** A download or job the user stopped: not a failure to report. */
 export function isAbort(err: AppError): boolean {
   return err.name === 'AbortError';

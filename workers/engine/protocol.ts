@@ -196,9 +196,8 @@ export interface EngineApi {
   extractFeatures(request: TrainingRequest, onProgress?: TrainProgressFn): Promise<number>;
   /**
    * Extract, train the head (and fine-tune block5 if asked): the classifier file, report, resumable state.
-   * `onCheckpoint` gets the resumable state after the first epoch (a continued run's: after 10 s), then after an epoch at most every
-   * CHECKPOINT_EVERY_MS (10 s) of training and 20 × its own time, and is awaited (the PWA page stores it, so a reload can pass it back as `resume`); a
-   * cancelled run's result carries its last state.
+   * `onCheckpoint` gets the resumable state when TrainCheckpointFn says, and is awaited (the PWA page
+   * stores it, so a reload can pass it back as `resume`); a cancelled run's result carries its last state.
    */
   train(request: TrainingRequest, onProgress?: TrainProgressFn, onCheckpoint?: TrainCheckpointFn): Promise<TrainResult>;
   /** Stop after the current step; train() then resolves with status 'cancelled' and a state to resume. */

@@ -1,25 +1,16 @@
 /**
  * The training screen's effects (issue 4): classes and photos in IndexedDB, captures from the camera,
- * training runs in the engine worker (progress, per-epoch checkpoints kept for resuming after a
- * reload), and the stored classifiers (classifiers.ts: which one the live view uses, export, import).
+ * training runs in the engine worker (runs.ts: progress, checkpoints kept for resuming after a reload),
+ * and the stored classifiers (classifiers.ts: which one the live view uses, export, import).
  * Platform pieces come in as TrainDeps, so tests run it in Node with fakes.
  */
-import * as Comlink from 'comlink';
-import type { TrainingRequest, TrainProgress, TrainState } from '../../../workers/engine/protocol';
-import { isCrash } from '../bridge/bridge';
-import { toAppError, type AppError } from '../errors';
+import { inputError, toAppError } from '../errors';
 import type { FeatureContext } from '../feature';
 import { browserTrainDeps, PHOTO_SIDE } from './browser';
 import { ClassifierShelf, entry } from './classifiers';
-import {
-  DEFAULT_TRAIN_SETTINGS,
-  selectContinueFrom,
-  selectRunning,
-  selectTrainBlocker,
-  type PhotoView,
-  type TrainSettings,
-} from './state';
-import type { ClassifierRecord, PhotoRecord, RunRequest, TrainStore } from './store';
+import { TrainRuns } from './runs';
+import { DEFAULT_TRAIN_SETTINGS, type PhotoView, type TrainSettings } from './state';
+import type { PhotoRecord, TrainStore } from './store';
 
 export type TrainStoreLike = Pick<
   TrainStore,
@@ -65,8 +56,6 @@ export const BURST_MAX = 30;
 
 const PALETTE = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#42d4f4', '#f032e6', '#bfef45'];
 
-const inputError = (message: string) => ({ name: 'TrainingInputError', message });
-
 export class TrainController {
   private deps: TrainDeps | undefined;
   private loading: Promise<void> | undefined;
@@ -76,18 +65,17 @@ export class TrainController {
   private readonly unsubscribe: () => void;
   /** The kept classifiers and which one the live view uses. */
   readonly classifiers: ClassifierShelf;
+  /** Training runs: start, resume, cancel. */
+  readonly runs: TrainRuns;
 
   constructor(
     private readonly ctx: FeatureContext,
     deps?: TrainDeps,
   ) {
     this.deps = deps;
-    this.classifiers = new ClassifierShelf({
-      ctx,
-      deps: () => this.d,
-      open: () => this.open(),
-      fail: (err) => this.fail(err),
-    });
+    const host = { ctx, deps: () => this.d, open: () => this.open(), fail: (err: unknown) => this.fail(err) };
+    this.classifiers = new ClassifierShelf(host);
+    this.runs = new TrainRuns({ ...host, shelf: this.classifiers });
     // A model became ready (first load, another model, or a restarted worker): the engine forgot the
     // classifier, so apply the chosen one again.
     this.unsubscribe = ctx.store.subscribe((s) => {
@@ -282,127 +270,6 @@ export class TrainController {
   setSettings(settings: Partial<TrainSettings>): void {
     this.ctx.dispatch({ type: 'train/settings', settings });
     this.ctx.settings.set(SETTINGS_KEY, JSON.stringify(this.state.settings));
-  }
-
-  // ---- training ----
-
-  /** Train on every stored photo with the current settings (a fresh run). */
-  async train(): Promise<void> {
-    await this.open();
-    const s = this.ctx.store.state;
-    const blocker = selectTrainBlocker(s.train);
-    if (blocker) return this.fail(inputError(blocker));
-    if (s.model.status !== 'ready') return;
-    const index = new Map(s.train.classes.map((c, i) => [c.id, i]));
-    const req: RunRequest = {
-      modelId: s.model.id,
-      classes: s.train.classes.map((c) => c.name),
-      photos: s.train.photos.map((p) => ({ id: p.id, label: index.get(p.classId)! })),
-      settings: s.train.settings,
-      fromId: selectContinueFrom(s.train, s.model.id)?.id,
-    };
-    await this.run(req, undefined);
-  }
-
-  /** Continue the stored checkpoint's run (same photos, classes and settings). */
-  async resume(): Promise<void> {
-    await this.open();
-    const checkpoint = await this.d.store.checkpoint().catch(() => undefined);
-    if (!checkpoint) {
-      this.ctx.dispatch({ type: 'train/resumable', resumable: false });
-      return this.train();
-    }
-    await this.run(checkpoint.request, checkpoint.state);
-  }
-
-  private async run(req: RunRequest, resume: TrainState | undefined): Promise<void> {
-    if (selectRunning(this.state)) return;
-    const from =
-      req.fromId === undefined ? undefined : await this.d.store.classifier(req.fromId).catch(() => undefined);
-    this.ctx.dispatch({
-      type: 'train/run-start',
-      resumed: resume !== undefined,
-      classes: req.classes,
-      continued: from?.name,
-    });
-    try {
-      if (req.fromId !== undefined && !from)
-        throw {
-          name: 'TrainStateMismatchError',
-          message: 'the classifier this training continued from was deleted: start a new training instead',
-        } as AppError;
-      if (!resume) await this.setCheckpoint(undefined);
-      const photos = await Promise.all(
-        req.photos.map(async ({ id, label }) => {
-          const rec = await this.d.store.photo(id);
-          if (!rec)
-            throw { name: 'TrainStateMismatchError', message: 'a photo of the saved training was deleted' } as AppError;
-          return { id, label, image: await this.d.decode(rec.bytes, rec.type) };
-        }),
-      );
-      const { head, fineTune, variants, epochs, patience } = req.settings;
-      const request: TrainingRequest = {
-        classes: req.classes,
-        photos,
-        head,
-        fineTune,
-        variants,
-        epochs,
-        patience,
-        from: from && { classifier: from.bytes },
-        resume,
-      };
-      const onProgress = Comlink.proxy((progress: TrainProgress) =>
-        this.ctx.dispatch({ type: 'train/progress', progress }),
-      );
-      const onCheckpoint = Comlink.proxy((state: TrainState) => this.setCheckpoint({ request: req, state }));
-      const moved = Comlink.transfer(
-        request,
-        photos.map((p) => p.image),
-      );
-      const result = await this.ctx.engine((r) => r.train(moved, onProgress, onCheckpoint));
-      if (result.status === 'cancelled') {
-        if (result.state) await this.setCheckpoint({ request: req, state: result.state });
-        this.ctx.dispatch({ type: 'train/run-done', status: 'cancelled', history: result.history });
-        return;
-      }
-      await this.setCheckpoint(undefined);
-      const record: ClassifierRecord = {
-        id: this.d.id(),
-        name: req.classes.join(' · '),
-        created: new Date(this.d.clock()).toISOString(),
-        modelId: req.modelId,
-        classes: req.classes,
-        head: head,
-        fineTuned: result.chosen === 'fine-tuned',
-        valAcc: result.validation?.on === 'validation' ? result.validation.accuracy : undefined,
-        bytes: result.classifier!,
-      };
-      const better = await this.classifiers.offer(record);
-      this.ctx.dispatch({
-        type: 'train/run-done',
-        status: 'done',
-        history: result.history,
-        validation: result.validation,
-        chosen: result.chosen,
-        outcome: better ? 'new' : 'kept-previous',
-      });
-    } catch (err) {
-      this.ctx.dispatch({ type: 'train/run-failed' });
-      this.fail(err);
-    }
-  }
-
-  private async setCheckpoint(c: { request: RunRequest; state: TrainState } | undefined): Promise<void> {
-    await this.d.store.putCheckpoint(c && { ...c, at: this.d.clock() });
-    this.ctx.dispatch({ type: 'train/resumable', resumable: c !== undefined });
-  }
-
-  /** Stop after the current step; the run ends 'cancelled' with a checkpoint to resume from. */
-  async cancel(): Promise<void> {
-    if (this.state.run?.status !== 'running') return;
-    this.ctx.dispatch({ type: 'train/cancel' });
-    await this.ctx.engine((r) => r.cancelTraining()).catch((err: unknown) => isCrash(err) || this.fail(err));
   }
 
   dispose(): void {

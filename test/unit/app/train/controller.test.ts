@@ -280,7 +280,7 @@ describe('TrainController: training', () => {
     s.ready();
     await s.controller.open();
     await s.controller.addClass('cat');
-    await s.controller.train();
+    await s.controller.runs.train();
     expect(s.store.state.error).toEqual({ name: 'TrainingInputError', message: 'add at least two classes' });
     expect(s.remote.trains).toEqual([]);
   });
@@ -303,7 +303,7 @@ describe('TrainController: training', () => {
       });
       return done(0.75, [7, 7, 7]);
     };
-    await s.controller.train();
+    await s.controller.runs.train();
     const req = s.remote.trains[0]!;
     expect(req.classes).toEqual(['cat', 'dog']);
     expect(req.photos.map((p) => p.label)).toEqual([0, 0, 1, 1]);
@@ -327,16 +327,16 @@ describe('TrainController: training', () => {
     const s = setup();
     await twoClasses(s);
     s.remote.script = async () => done(0.9, [1]);
-    await s.controller.train();
+    await s.controller.runs.train();
     const first = s.train().active;
     s.remote.script = async () => done(0.6, [2]);
-    await s.controller.train();
+    await s.controller.runs.train();
     expect(s.train().run!.outcome).toBe('kept-previous');
     expect(s.train().active).toBe(first);
     expect(s.train().classifiers).toHaveLength(2);
     expect(s.remote.used).toEqual([[1]]);
     s.remote.script = async () => done(0.9, [3]);
-    await s.controller.train();
+    await s.controller.runs.train();
     expect(s.train().run!.outcome).toBe('new');
     expect(s.remote.used).toEqual([[1], [3]]);
   });
@@ -345,49 +345,52 @@ describe('TrainController: training', () => {
     const s = setup();
     await twoClasses(s);
     s.remote.script = async () => done(0.9, [1]);
-    await s.controller.train();
+    await s.controller.runs.train();
     expect(s.remote.trains[0]!.from).toBeUndefined();
     // Same model, classes and head: the next run starts at the classifier in use (a photo more).
     await s.controller.capture(s.train().classes[0]!.id);
     s.remote.script = async () => done(0.95, [2]);
-    await s.controller.train();
+    await s.controller.runs.train();
     expect([...s.remote.trains[1]!.from!.classifier]).toEqual([1]);
     expect(s.train().run).toMatchObject({ status: 'done', continued: 'cat · dog' });
+    // Two presses while the classifier to continue from is read: one run.
+    s.remote.script = async () => done(0.5, [9]);
+    await Promise.all([s.controller.runs.train(), s.controller.runs.train()]);
+    expect(s.remote.trains).toHaveLength(3);
     expect(s.remote.used).toEqual([[1], [2]]);
     const from = () => s.remote.trains.at(-1)!.from;
-    // Worse classifiers from now on: [2] stays in use.
-    s.remote.script = async () => done(0.5, [9]);
+    // Worse classifiers from now on (set above): [2] stays in use.
     s.controller.setSettings({ continueFrom: false });
-    await s.controller.train();
+    await s.controller.runs.train();
     expect(from()).toBeUndefined();
     expect(s.train().run!.continued).toBeUndefined();
     s.controller.setSettings({ continueFrom: true, head: 'gap' });
-    await s.controller.train();
+    await s.controller.runs.train();
     expect(from()).toBeUndefined();
     s.controller.setSettings({ head: 'dense' });
-    await s.controller.train();
+    await s.controller.runs.train();
     expect([...from()!.classifier]).toEqual([2]);
     await s.controller.addClass('bird');
     await s.controller.capture();
-    await s.controller.train();
+    await s.controller.runs.train();
     expect(from()).toBeUndefined();
-    expect(s.remote.trains).toHaveLength(6);
+    expect(s.remote.trains).toHaveLength(7);
   });
 
   it('fails a resume whose classifier to continue from was deleted', async () => {
     const s = setup();
     await twoClasses(s);
     s.remote.script = async () => done(0.9, [1]);
-    await s.controller.train();
+    await s.controller.runs.train();
     const first = s.train().active!;
     s.remote.script = async (_r, _p, onCheckpoint) => {
       await onCheckpoint?.(state(1));
       throw named('WorkerCrashError', 'the engine stopped');
     };
-    await s.controller.train();
+    await s.controller.runs.train();
     expect(s.remote.trains[1]!.from).toBeDefined();
     await s.controller.classifiers.delete(first);
-    await s.controller.resume();
+    await s.controller.runs.resume();
     expect(s.train().run!.status).toBe('failed');
     expect(s.store.state.error?.message).toMatch(/continued from was deleted/);
     expect(s.remote.trains).toHaveLength(2);
@@ -402,11 +405,11 @@ describe('TrainController: training', () => {
       await s.remote.cancelled.promise;
       return { status: 'cancelled', state: state(2), history: [], ms: { extract: 0, head: 0, finetune: 0 } };
     };
-    const running = s.controller.train();
+    const running = s.controller.runs.train();
     await flush();
     await flush();
     expect(s.train().run!.status).toBe('running');
-    await s.controller.cancel();
+    await s.controller.runs.cancel();
     expect(s.train().run!.status).toBe('cancelling');
     await running;
     expect(s.remote.cancels).toBe(1);
@@ -420,7 +423,7 @@ describe('TrainController: training', () => {
     expect(again.train().resumable).toBe(true);
     again.controller.setSettings({ variants: 5 });
     await again.controller.capture(again.train().classes[0]!.id);
-    await again.controller.resume();
+    await again.controller.runs.resume();
     const req = again.remote.trains[0]!;
     expect(req.resume).toEqual(state(2));
     expect((req.resume!.head as unknown as { w: Float32Array }).w).toBeInstanceOf(Float32Array);
@@ -437,12 +440,12 @@ describe('TrainController: training', () => {
       await onCheckpoint?.(state(1));
       throw named('WorkerCrashError', 'the engine stopped');
     };
-    await s.controller.train();
+    await s.controller.runs.train();
     expect(s.train().run!.status).toBe('failed');
     expect(s.store.state.error?.name).toBe('WorkerCrashError');
     expect(s.train().resumable).toBe(true);
     await s.controller.deletePhoto(s.train().photos[0]!.id);
-    await s.controller.resume();
+    await s.controller.runs.resume();
     expect(s.train().run!.status).toBe('failed');
     expect(s.store.state.error?.message).toMatch(/photo .* was deleted/);
     expect(s.remote.trains).toHaveLength(1);
@@ -454,7 +457,7 @@ describe('TrainController: classifiers', () => {
     const s = setup();
     await twoClasses(s);
     s.remote.script = async () => done(0.8, [5, 6]);
-    await s.controller.train();
+    await s.controller.runs.train();
     const id = s.train().active!;
     await s.controller.classifiers.use(undefined);
     expect(s.train().active).toBeUndefined();
@@ -492,7 +495,7 @@ describe('TrainController: classifiers', () => {
     const s = setup();
     await twoClasses(s);
     s.remote.script = async () => done(0.8, [4, 2]);
-    await s.controller.train();
+    await s.controller.runs.train();
     const id = s.train().active!;
 
     const again = setup({ db: s.db, settings: s.settings });
