@@ -10,14 +10,29 @@
  * fold), and the second frame first builds the Winograd base and swaps it in; the head, with its 500 MB of
  * dense weights, is created once and never twice. Both bases compute the same function (the
  * Winograd rewrite is checked against plain Conv in test/unit/onnx/winograd.test.ts).
+ *
+ * The Winograd base is itself a chain of sessions of at most one large layer each (splitByWeights), built
+ * largest first: a session's build holds its folded kernels about three times over, so one session for
+ * the whole base set the live view's peak memory (Node, base alone: 1149 MB in one session, 794 MB in
+ * seven; the frame as fast).
  */
 import * as ort from 'onnxruntime-web';
 import { IO } from '../../src/core/graphs/analyze';
 import type { Graph } from '../../src/core/onnx/ir';
+import { convWeights, splitByWeights } from '../../src/core/onnx/split';
 import { winogradRewrite } from '../../src/core/onnx/winograd';
 
 /** How a base graph becomes a session (the caller supplies options and external data). */
 export type OpenGraph = (graph: Graph) => Promise<ort.InferenceSession>;
+
+/** Given the plain base, how its Winograd pieces become sessions (what they read is read once, for all). */
+export type ReopenBase = (plain: Graph) => Promise<OpenGraph>;
+
+/**
+ * Kernel elements per session of the Winograd base: one 512→512 3×3 conv (2.36 M; its F(4×4) kernels
+ * are 38 MB in fp32). VGG16's base becomes seven sessions: blocks 1–3, then one per conv.
+ */
+export const PIECE_WEIGHTS = 2_400_000;
 
 /** What a live frame runs: the same feeds and outputs as the fused live graph's session. */
 export interface LiveRunner {
@@ -33,13 +48,15 @@ export class LiveSessions implements LiveRunner {
   private ran = false;
 
   private constructor(
-    /** The base's session; undefined only while it is being replaced, or if no base could be reopened. */
-    private front: ort.InferenceSession | undefined,
+    /** The base: one session (plain), or a chain of them (Winograd); empty only while it is being
+     *  replaced, or if no base could be reopened. */
+    private front: ort.InferenceSession[],
     private readonly back: ort.InferenceSession | undefined,
     private readonly cut: string,
     /** The plain front, kept until its Winograd form is built. */
     private frontGraph: Graph | undefined,
-    private readonly reopen: OpenGraph | undefined,
+    private readonly reopen: ReopenBase | undefined,
+    private readonly pieceWeights: number,
   ) {
     this.form = reopen ? 'plain' : 'final';
   }
@@ -48,19 +65,20 @@ export class LiveSessions implements LiveRunner {
    * Sessions for the two halves (`open`). With `reopen` (WASM), the front starts plain and the second
    * frame first builds its Winograd form with it; without (WebGPU: its conv shaders gain nothing
    * from Winograd), the plain front stays. Without a back half, a frame returns the front's output
-   * (the benchmark's base-only cold start).
+   * (the benchmark's base-only cold start). `pieceWeights`: see PIECE_WEIGHTS.
    */
   static async create(
     halves: { front: Graph; back?: Graph; cut: string },
     open: OpenGraph,
-    reopen?: OpenGraph,
+    reopen?: ReopenBase,
+    pieceWeights = PIECE_WEIGHTS,
   ): Promise<LiveSessions> {
     const back = halves.back && (await open(halves.back));
     const front = await open(halves.front).catch(async (e: unknown) => {
       await back?.release();
       throw e;
     });
-    return new LiveSessions(front, back, halves.cut, halves.front, reopen);
+    return new LiveSessions([front], back, halves.cut, halves.front, reopen, pieceWeights);
   }
 
   async run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
@@ -68,8 +86,13 @@ export class LiveSessions implements LiveRunner {
     if (this.ran && this.form === 'plain') await (this.upgrading ??= this.upgrade());
     this.ran = true;
     const { [IO.image]: image, ...rest } = feeds;
-    if (!this.front) throw this.upgradeError ?? new Error('the live view has no base session');
-    const out = await this.front.run({ [IO.image]: image! });
+    if (!this.front.length) throw this.upgradeError ?? new Error('the live view has no base session');
+    let out: Record<string, ort.Tensor> = { [IO.image]: image! };
+    for (const [i, piece] of this.front.entries()) {
+      const next = await piece.run(out);
+      if (i > 0) for (const t of Object.values(out)) t.dispose();
+      out = next;
+    }
     if (!this.back) return out;
     const a = out[this.cut]!;
     try {
@@ -81,7 +104,7 @@ export class LiveSessions implements LiveRunner {
 
   async release(): Promise<void> {
     await this.upgrading;
-    await Promise.all([this.front?.release(), this.back?.release()]);
+    await Promise.all([...this.front, this.back].map((s) => s?.release()));
   }
 
   /**
@@ -93,16 +116,40 @@ export class LiveSessions implements LiveRunner {
   private async upgrade(): Promise<void> {
     const plain = this.frontGraph!;
     this.frontGraph = undefined;
-    const old = this.front!;
-    this.front = undefined;
-    await old.release();
+    const old = this.front;
+    this.front = [];
+    await Promise.all(old.map((s) => s.release()));
+    let open: OpenGraph | undefined;
     try {
-      this.front = await this.reopen!(winogradRewrite(plain));
+      open = await this.reopen!(plain);
+      this.front = await openLargestFirst(splitByWeights(plain, this.pieceWeights), open);
       this.form = 'winograd';
     } catch (e) {
       this.upgradeError = e instanceof Error ? e : new Error(String(e));
       this.form = 'final';
-      this.front = await this.reopen!(plain).catch(() => undefined);
+      this.front = open
+        ? await open(plain).then(
+            (s) => [s],
+            () => [],
+          )
+        : [];
     }
   }
+}
+
+/**
+ * The Winograd sessions of a base's pieces, in chain order, built from the largest kernels down: a
+ * build's transient memory is freed when it ends, so the smaller builds after it reuse that space
+ * and the peak is the largest build on top of the sessions before it. A failed build releases the rest.
+ */
+async function openLargestFirst(pieces: Graph[], open: OpenGraph): Promise<ort.InferenceSession[]> {
+  const sessions: ort.InferenceSession[] = [];
+  const order = [...pieces.keys()].sort((a, b) => convWeights(pieces[b]!) - convWeights(pieces[a]!));
+  try {
+    for (const i of order) sessions[i] = await open(winogradRewrite(pieces[i]!));
+  } catch (e) {
+    await Promise.all(sessions.map((s) => s?.release()));
+    throw e;
+  }
+  return sessions;
 }

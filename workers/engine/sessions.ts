@@ -58,7 +58,8 @@ export function sessionOpener(device: Device, manifest: BundleManifest): Session
 
 /**
  * A live view's two sessions from the files in hand; with `reread` (WASM), the plain base becomes
- * Winograd on the second frame, its shards read again from the store (the bytes are not kept).
+ * Winograd on the second frame, its shards read again from the store (the bytes are not kept), once
+ * for all the Winograd base's sessions.
  */
 export function liveSessions(
   halves: Parameters<typeof LiveSessions.create>[0],
@@ -67,7 +68,15 @@ export function liveSessions(
   reread: ((g: Graph) => Promise<ExternalFiles>) | undefined,
 ): Promise<LiveSessions> {
   const inHand = asExternal(files);
-  return LiveSessions.create(halves, (g) => open(g, inHand), reread && (async (g) => open(g, await reread(g))));
+  return LiveSessions.create(
+    halves,
+    (g) => open(g, inHand),
+    reread &&
+      (async (plain) => {
+        const files = await reread(plain);
+        return (g) => open(g, files);
+      }),
+  );
 }
 
 /** An onnxruntime-web session for a graph, as the insight code's GraphSession. */

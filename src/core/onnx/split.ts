@@ -13,7 +13,7 @@
  * with a plain-conv front (no Winograd kernels to fold: a cold session in a fraction of the time),
  * then swaps in the Winograd front without touching the head's 500 MB of dense weights.
  */
-import { ancestors as ancestorsIn, type Graph, type Node } from './ir';
+import { ancestors as ancestorsIn, isStatic, numel, type Graph, type Node } from './ir';
 
 export interface SplitGraph {
   front: Graph;
@@ -58,4 +58,55 @@ export function splitAt(graph: Graph, cut: string): SplitGraph {
     front: half(`${graph.name}-front`, frontNodes, [], [{ ...cutInfo }]),
     back: half(`${graph.name}-back`, backNodes, [{ ...cutInfo }], graph.outputs),
   };
+}
+
+/**
+ * Cut a chain of convolutions (a conv base) into pieces of at most `maxWeights` kernel elements each
+ * (more only where one conv alone is larger), cutting at the input of the conv that would overflow a
+ * piece. pieces[0] reads the graph's inputs; each next piece reads only the previous one's only
+ * output; the last computes the graph's outputs. A graph that is not such a chain at those cuts is
+ * refused, naming the value that crosses, not mis-cut.
+ *
+ * Why: onnxruntime builds a session's constants all at once — a Winograd base holds its folded
+ * kernels about three times over while it builds (the graph's copy, the session's, the packed one) —
+ * so a session's build peak grows with its constants; sessions of one or two layers each keep that
+ * peak to a layer's worth.
+ */
+export function splitByWeights(graph: Graph, maxWeights: number): Graph[] {
+  const cuts: string[] = [];
+  let weights = 0;
+  for (const n of graph.nodes) {
+    if (n.op !== 'Conv') continue;
+    const k = kernelElements(graph, n);
+    if (weights > 0 && weights + k > maxWeights) {
+      cuts.push(n.inputs[0]!);
+      weights = 0;
+    }
+    weights += k;
+  }
+  const pieces: Graph[] = [];
+  let rest = graph;
+  for (const [i, cut] of cuts.entries()) {
+    const { front, back } = splitAt(rest, cut);
+    pieces.push({ ...front, name: `${graph.name}-${i}` });
+    rest = back;
+    // splitAt lets the back half read the graph's inputs and values before its own; a chain's piece reads only the cut.
+    const extra = back.inputs.find((v) => v.name !== cut);
+    if (extra)
+      throw new Error(`splitByWeights: the piece after '${cut}' also reads '${extra.name}', computed before it`);
+  }
+  pieces.push(cuts.length ? { ...rest, name: `${graph.name}-${cuts.length}` } : rest);
+  return pieces;
+}
+
+/** How many kernel elements a graph's convolutions hold (what `splitByWeights` counts). */
+export function convWeights(graph: Graph): number {
+  return graph.nodes.filter((n) => n.op === 'Conv').reduce((sum, n) => sum + kernelElements(graph, n), 0);
+}
+
+function kernelElements(graph: Graph, conv: Node): number {
+  const w = conv.inputs[1]!;
+  const shape = graph.values.get(w)?.shape ?? graph.initializers.get(w)?.dims;
+  if (!shape || !isStatic(shape)) throw new Error(`splitByWeights: '${conv.name}' has a kernel of unknown size`);
+  return numel(shape);
 }

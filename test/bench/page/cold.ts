@@ -97,7 +97,7 @@ export async function coldStart(mode: ColdMode, id: string, threads: number): Pr
     const t2 = performance.now();
     r.buildMs = t2 - t1;
     const frame = feeds(cfg.inputSize, mode === 'full');
-    const runner = await LiveSessions.create(halves, open, open);
+    const runner = await LiveSessions.create(halves, open, async () => open);
     const t3 = performance.now();
     r.createMs = t3 - t2;
     const out = await runner.run(frame);

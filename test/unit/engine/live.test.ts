@@ -3,6 +3,7 @@
  * (LiveSessions): the halves compute what the fused live graph computes; the plain base is replaced
  * by the Winograd base after the first frame (the plain one released first), with the same results;
  * a failed upgrade reopens the plain base; a cut the back half cannot start from is refused by name.
+ * The Winograd base is a chain of sessions cut by kernel size (splitByWeights), built largest first.
  */
 import * as ort from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
@@ -10,12 +11,12 @@ import { buildAnalyzeGraph, buildLiveGraphs, IO } from '../../../src/core/graphs
 import { GraphBuilder } from '../../../src/core/onnx/builder';
 import { encodeModel } from '../../../src/core/onnx/encode';
 import type { Graph } from '../../../src/core/onnx/ir';
-import { splitAt } from '../../../src/core/onnx/split';
+import { convWeights, splitAt, splitByWeights } from '../../../src/core/onnx/split';
 import { demoWeights } from '../../../src/core/vgg16/demo';
 import { inlineWeights } from '../../../src/core/vgg16/graph';
 import type { VggConfig } from '../../../src/core/vgg16/spec';
 import { TINY_VGG } from '../../../src/core/vgg16/spec';
-import { LiveSessions } from '../../../workers/engine/live';
+import { LiveSessions, type OpenGraph } from '../../../workers/engine/live';
 import { mulberry32, uniform } from '../../helpers/ort';
 
 // Wide enough for the Winograd rewrite (it leaves convs with < 16 input channels alone).
@@ -33,6 +34,8 @@ const S = CFG.inputSize;
 const weights = demoWeights(CFG, 5);
 const options = { cfg: CFG, weights: (b: GraphBuilder) => inlineWeights(b, CFG, weights) };
 const open = (g: Graph) => ort.InferenceSession.create(encodeModel(g));
+/** The Winograd base's opener, as the engine hands it over once it has read the base's files. */
+const reopenWith = (o: OpenGraph) => async () => o;
 
 function feeds(seed: number, target = -1) {
   return {
@@ -102,12 +105,56 @@ describe('buildLiveGraphs: the live graph cut at block5_conv3', () => {
   });
 });
 
+describe('splitByWeights: a conv base as a chain of pieces', () => {
+  const { front, cut } = buildLiveGraphs(options);
+  const max = 9216; // one 32→32 3×3 kernel of block5, four 16→16 ones
+  const firstConv = (g: Graph) => convWeights({ ...g, nodes: [g.nodes.find((n) => n.op === 'Conv')!] });
+
+  it('cuts where the next conv would overflow a piece, and the chain computes the base', async () => {
+    const pieces = splitByWeights(front, max);
+    expect(pieces.length).toBeGreaterThan(2);
+    expect(pieces.reduce((sum, p) => sum + convWeights(p), 0)).toBe(convWeights(front));
+    pieces.forEach((p, i) => {
+      expect(convWeights(p)).toBeLessThanOrEqual(max);
+      // greedy: the next piece's first conv would not have fitted in this one
+      if (i + 1 < pieces.length) expect(convWeights(p) + firstConv(pieces[i + 1]!)).toBeGreaterThan(max);
+      if (i > 0) expect(p.inputs.map((v) => v.name)).toEqual(pieces[i - 1]!.outputs.map((v) => v.name));
+    });
+    expect(pieces.at(-1)!.outputs.map((v) => v.name)).toEqual([cut]);
+
+    const image = { [IO.image]: feeds(6)[IO.image] };
+    const whole = (await (await open(front)).run(image))[cut]!.data as Float32Array;
+    let x: Record<string, ort.Tensor> = image;
+    for (const p of pieces) x = await (await open(p)).run(x);
+    const chained = x[cut]!.data as Float32Array;
+    expect(Math.max(...whole)).toBeGreaterThan(0);
+    chained.forEach((v, i) => expect(v).toBeCloseTo(whole[i]!, 5));
+  });
+
+  it('keeps the graph whole under a large budget, and a conv larger than the budget alone', () => {
+    expect(splitByWeights(front, convWeights(front))).toEqual([front]);
+    const one = splitByWeights(front, 1);
+    expect(one).toHaveLength(front.nodes.filter((n) => n.op === 'Conv').length);
+    one.forEach((p) => expect(p.nodes.filter((n) => n.op === 'Conv')).toHaveLength(1));
+  });
+
+  it('refuses to cut where the graph is not a chain', () => {
+    const b = new GraphBuilder('skip');
+    const x = b.input('x', 'float32', [1, 4, 4, 4]);
+    const w = b.constant({ dtype: 'float32', dims: [4, 4, 1, 1], data: new Float32Array(16).fill(0.1) }, 'w');
+    const y = b.relu(b.conv(x, w), 'y');
+    const z = b.conv(y, w);
+    b.output(b.add(b.conv(z, w), y)); // the last conv's piece reads y from the first piece
+    expect(() => splitByWeights(b.graph, 16)).toThrow(/the piece after '.*' also reads '.*'/);
+  });
+});
+
 describe('LiveSessions: plain base for the first frame, Winograd base from the second', () => {
   it('swaps the base after the first frame and keeps the results', async () => {
     const halves = buildLiveGraphs(options);
     const opened: Graph[] = [];
     const counting = (g: Graph) => (opened.push(g), open(g));
-    const live = await LiveSessions.create(halves, counting, counting);
+    const live = await LiveSessions.create(halves, counting, reopenWith(counting));
     const fused = await open(buildAnalyzeGraph(options));
     expect(live.form).toBe('plain');
     expect(opened.flatMap((g) => g.nodes).some((n) => n.name.includes('_wino'))).toBe(false);
@@ -136,7 +183,7 @@ describe('LiveSessions: plain base for the first frame, Winograd base from the s
       s.release = async () => (log.push(`release ${kind(g)}`), release());
       return s;
     };
-    const live = await LiveSessions.create(buildLiveGraphs(options), logged, logged);
+    const live = await LiveSessions.create(buildLiveGraphs(options), logged, reopenWith(logged));
     await live.run(feeds(2));
     await live.run(feeds(2));
     expect(log).toEqual(['open head', 'open plain', 'release plain', 'open winograd']);
@@ -146,11 +193,15 @@ describe('LiveSessions: plain base for the first frame, Winograd base from the s
   it('reopens the plain base, and says why, when the Winograd base cannot be built', async () => {
     const halves = buildLiveGraphs(options);
     const reopened: Graph[] = [];
-    const live = await LiveSessions.create(halves, open, async (g) => {
-      if (g.nodes.some((n) => n.name.includes('_wino'))) throw new Error('out of memory');
-      reopened.push(g);
-      return open(g);
-    });
+    const live = await LiveSessions.create(
+      halves,
+      open,
+      reopenWith(async (g) => {
+        if (g.nodes.some((n) => n.name.includes('_wino'))) throw new Error('out of memory');
+        reopened.push(g);
+        return open(g);
+      }),
+    );
     const first = await live.run(feeds(9));
     const second = await live.run(feeds(9));
     expect(live.form).toBe('final');
@@ -172,7 +223,7 @@ describe('LiveSessions: plain base for the first frame, Winograd base from the s
 
   it('runs a base alone (no head): its output, plain first, then Winograd', async () => {
     const { front, cut } = buildLiveGraphs(options);
-    const live = await LiveSessions.create({ front, cut }, open, open);
+    const live = await LiveSessions.create({ front, cut }, open, reopenWith(open));
     const plain = await open(front);
     const image = { [IO.image]: feeds(4)[IO.image] };
     const ref = (await plain.run(image))[cut]!.data as Float32Array;
@@ -182,6 +233,54 @@ describe('LiveSessions: plain base for the first frame, Winograd base from the s
     expect(live.form).toBe('winograd');
     expect(Math.max(...ref)).toBeGreaterThan(0);
     second.forEach((v, i) => expect(v).toBeCloseTo(ref[i]!, 3));
+    await live.release();
+  });
+
+  it('builds the Winograd base as a chain of sessions, largest kernels first, with the same results', async () => {
+    const halves = buildLiveGraphs(options);
+    const max = 9216;
+    const built: string[] = [];
+    const logging = (g: Graph) => (built.push(g.outputs[0]!.name), open(g));
+    const live = await LiveSessions.create(halves, open, reopenWith(logging), max);
+    const fused = await open(buildAnalyzeGraph(options));
+    await live.run(feeds(8));
+    const second = await live.run(feeds(8));
+    expect(live.form).toBe('winograd');
+    const pieces = splitByWeights(halves.front, max);
+    const largestFirst = [...pieces].sort((a, b) => convWeights(b) - convWeights(a));
+    expect(largestFirst).not.toEqual(pieces); // the order is a choice, not the chain's
+    expect(built).toEqual(largestFirst.map((p) => p.outputs[0]!.name));
+    expectSameLiveOutputs(second, await fused.run(feeds(8)), 4);
+    await live.release();
+  });
+
+  it('releases the pieces already built when one fails, and reopens the plain base', async () => {
+    const halves = buildLiveGraphs(options);
+    const log: string[] = [];
+    let wino = 0;
+    const failing = async (g: Graph) => {
+      const isWino = g.nodes.some((n) => n.name.includes('_wino'));
+      if (isWino && ++wino === 3) throw new Error('out of memory');
+      const s = await open(g);
+      const name = isWino ? `winograd ${wino}` : 'plain';
+      log.push(`open ${name}`);
+      const release = s.release.bind(s);
+      s.release = async () => (log.push(`release ${name}`), release());
+      return s;
+    };
+    const live = await LiveSessions.create(halves, open, reopenWith(failing), 9216);
+    const first = await live.run(feeds(5));
+    const second = await live.run(feeds(5));
+    expect(live.form).toBe('final');
+    expect(live.upgradeError?.message).toBe('out of memory');
+    expect(log).toEqual([
+      'open winograd 1',
+      'open winograd 2',
+      'release winograd 1',
+      'release winograd 2',
+      'open plain',
+    ]);
+    expectSameLiveOutputs(second, first, 6);
     await live.release();
   });
 
