@@ -37,7 +37,10 @@ export async function makeBundles(cfg: VggConfig): Promise<Bundles> {
   };
 }
 
-/** The graph convlens runs (Winograd on for WASM), or the plain one (native onnxruntime's ceiling). */
+/**
+ * The graph convlens runs on WASM (Winograd, fc1 as integer products), or the plain one (native
+ * onnxruntime's ceiling, and WebGPU's form).
+ */
 export function graphBytes(b: Bundles['int8'], withCam: boolean, embed: boolean, winograd = false): Uint8Array {
   const { manifest } = b;
   const parts = manifest.parts.map((p) => p.name);
@@ -46,6 +49,7 @@ export function graphBytes(b: Bundles['int8'], withCam: boolean, embed: boolean,
     weights: (gb) => weightRefs(gb, manifest, parts),
     withCam,
     winograd,
+    integerDense: winograd,
   });
   return encodeModel(embed ? embedExternalData(g, b.shards) : g);
 }

@@ -170,7 +170,11 @@ export class Engine implements EngineApi {
     // A base-only bundle (Keras notop, or the ImageNet head not downloaded) gets no ImageNet session.
     const session = parts.includes('imagenet-head')
       ? await liveSessions(
-          buildLiveGraphs({ cfg, weights: (b) => weightRefs(b, manifest, parts, files) }),
+          buildLiveGraphs({
+            cfg,
+            weights: (b) => weightRefs(b, manifest, parts, files),
+            integerDense: backend.device === 'wasm',
+          }),
           open,
           files,
           backend.device === 'wasm' ? (g) => externalData(store, id, manifest, g) : undefined,

@@ -14,6 +14,7 @@ import { GraphBuilder } from '../onnx/builder';
 import { ancestors, type Graph } from '../onnx/ir';
 import type { WinogradOptions } from '../onnx/winograd';
 import { winogradRewrite } from '../onnx/winograd';
+import { integerDenseRewrite } from '../onnx/integer-dense';
 import { splitAt, type SplitGraph } from '../onnx/split';
 import type { Activations, WeightRef } from '../vgg16/graph';
 import { imagenetHead, vggBase } from '../vgg16/graph';
@@ -61,6 +62,11 @@ export interface AnalyzeGraphOptions {
    * false computes the full gradient map first (the tests' reference).
    */
   camShortcut?: boolean;
+  /**
+   * Forward-only dense layers on int8 weights as integer products, x split per frame into two 8-bit
+   * rows (src/core/onnx/integer-dense.ts): fc1 without its two fp32 copies. The engine turns it on for WASM.
+   */
+  integerDense?: boolean;
 }
 
 /** Names of the live graph's inputs and outputs. */
@@ -108,7 +114,8 @@ function analyzeGraph(o: AnalyzeGraphOptions): { graph: Graph; cut: string } {
   if (o.winograd) b = new GraphBuilder(winogradRewrite(b.graph, o.winograd === true ? {} : o.winograd));
   const A = acts.get(camLayer);
   if (!A) throw new Error(`unknown conv layer '${camLayer}'`);
-  if (!withCam) return { graph: b.graph, cut: A };
+  const done = () => ({ graph: o.integerDense ? integerDenseRewrite(b.graph) : b.graph, cut: A });
+  if (!withCam) return done();
 
   const target = b.input(IO.target, 'int64', [1]);
   const top1 = b.argMax(logits, 1, false);
@@ -120,7 +127,7 @@ function analyzeGraph(o: AnalyzeGraphOptions): { graph: Graph; cut: string } {
       ? camFromWeights(b, A, gradcamWeights(b, A, targets, o.camShortcut ?? true, weight.rowSums))
       : camMap(b, A, backward(b, targets, [A]).get(A)!, o.cam!);
   b.output(rename(b, heat, IO.heatmap));
-  return { graph: b.graph, cut: A };
+  return done();
 }
 
 /** The score y = probs[c] (or any [1, classes] value) as a one-hot seed on the whole row. */

@@ -84,7 +84,7 @@ export async function coldStart(mode: ColdMode, id: string, threads: number): Pr
     const halves =
       mode === 'base'
         ? baseGraph(manifest, parts)
-        : buildLiveGraphs({ cfg, weights: (b) => weightRefs(b, manifest, parts, files) });
+        : buildLiveGraphs({ cfg, weights: (b) => weightRefs(b, manifest, parts, files), integerDense: true });
     const data = [...files].map(([path, d]) => ({ path, data: d }));
     const open = (g: Graph) =>
       ort.InferenceSession.create(encodeModel(g), {
