@@ -283,6 +283,8 @@ async function launch(extraArgs: string[] = []): Promise<Launched> {
       '--no-first-run',
       '--disable-quic',
       ...extraArgs,
+      // Extra flags for one investigation (e.g. --js-flags=--liftoff-only), space-separated.
+      ...(process.env.BENCH_CHROMIUM_FLAGS?.split(' ').filter(Boolean) ?? []),
     ],
   });
   const proc = browser.process();
@@ -612,11 +614,16 @@ const TRAIN_MEMORY =
   "peak RSS (VmHWM) of the renderer, Engine.loadModel + the training rows + the classifier's live frames (int8, WASM 2 threads)";
 
 /** A fresh page with the Engine loaded from IndexedDB (the int8 bundle stored by coldRows), peaks reset. */
-async function enginePage(ctx: Ctx, b: Launched): Promise<{ page: Page; loadMs: number; note: string; frame: string }> {
+async function enginePage(
+  ctx: Ctx,
+  b: Launched,
+): Promise<{ page: Page; loadMs: number; note: string; frame: string; loadMemory: string }> {
   const { page } = await open(b, ctx.origin, '/', ctx.log);
   await resetPeaks(b.pid);
   const r = await call(page, SESSION_MS, 'engineLoad', { id: ctx.bundles.int8.manifest.id, threads: 2 });
   if (r.threads !== 2) throw new Error(`the engine runs ${r.threads} thread(s), not 2`);
+  // Which step sets the peak: the renderer's peak and RSS as loadModel returns, before any frame.
+  const top = (await renderers(b.pid))[0];
   const phases = Object.entries(r.phases).map(([k, v]) => `${k} at ${sec(v)}`);
   const photos = await call(page, STEP_MS, 'enginePhotos', '/photos/index.json');
   return {
@@ -624,6 +631,7 @@ async function enginePage(ctx: Ctx, b: Launched): Promise<{ page: Page; loadMs: 
     loadMs: r.ms,
     note: `loadModel ${sec(r.ms)} (${phases.join(', ')}), onnxruntime's WebAssembly memory then ${r.wasmMb.toFixed(0)} MB; ${photos.count} photos in the page`,
     frame: photos.first,
+    loadMemory: top ? `peak ${top.hwm.toFixed(0)} MB and RSS ${top.rss.toFixed(0)} MB as loadModel returned` : '',
   };
 }
 
@@ -671,7 +679,7 @@ async function engineRows(ctx: Ctx, b: Launched, insight = true): Promise<void> 
       ctx,
       b,
       ENGINE_MEMORY,
-      "from the page's start (peaks reset): loadModel, then the live frames",
+      `from the page's start (peaks reset): loadModel (${e.loadMemory}), then the live frames`,
       { mb: 600 },
       page,
     );
