@@ -476,12 +476,21 @@ async function memoryRow(
     const top = r[0];
     if (!top) throw new Error(`no renderer process found under Chromium's pid ${b.pid}`);
     const others = r.slice(1).map((x) => x.hwm.toFixed(0));
+    // What the page still holds, apart from garbage V8 has not collected yet (the Engine runs in the page).
+    let collected = '';
+    if (page) {
+      const cdp = await page.createCDPSession();
+      await cdp.send('HeapProfiler.collectGarbage');
+      await cdp.detach();
+      const after = (await renderers(b.pid)).find((x) => x.pid === top.pid);
+      if (after) collected = `, ${after.rss.toFixed(0)} MB after a forced garbage collection`;
+    }
     ctx.rows.push({
       group: 'memory',
       what,
       value: `${top.hwm.toFixed(0)} MB`,
       ...(goal ? { goal: `≤ ${goal.mb} MB`, met: top.hwm <= goal.mb } : {}),
-      note: `${since}; renderer pid ${top.pid}, RSS now ${top.rss.toFixed(0)} MB; the largest of ${r.length} renderer process(es)${others.length ? `, the others peak at ${others.join(', ')} MB` : ''}${wasm}`,
+      note: `${since}; renderer pid ${top.pid}, RSS now ${top.rss.toFixed(0)} MB${collected}; the largest of ${r.length} renderer process(es)${others.length ? `, the others peak at ${others.join(', ')} MB` : ''}${wasm}`,
     });
   } catch (e) {
     ctx.rows.push(failed('memory', what, e));
