@@ -19,7 +19,7 @@
 import * as ort from 'onnxruntime-web';
 import { IO } from '../../src/core/graphs/analyze';
 import type { Graph } from '../../src/core/onnx/ir';
-import { convWeights, splitByWeights } from '../../src/core/onnx/split';
+import { openPieces, PIECE_WEIGHTS, splitByWeights } from '../../src/core/onnx/split';
 import { winogradRewrite } from '../../src/core/onnx/winograd';
 
 /** How a base graph becomes a session (the caller supplies options and external data). */
@@ -27,12 +27,6 @@ export type OpenGraph = (graph: Graph) => Promise<ort.InferenceSession>;
 
 /** Given the plain base, how its Winograd pieces become sessions (what they read is read once, for all). */
 export type ReopenBase = (plain: Graph) => Promise<OpenGraph>;
-
-/**
- * Kernel elements per session of the Winograd base: one 512→512 3×3 conv (2.36 M; its F(4×4) kernels
- * are 38 MB in fp32). VGG16's base becomes seven sessions: blocks 1–3, then one per conv.
- */
-export const PIECE_WEIGHTS = 2_400_000;
 
 /** What a live frame runs: the same feeds and outputs as the fused live graph's session. */
 export interface LiveRunner {
@@ -89,7 +83,7 @@ export class LiveSessions implements LiveRunner {
     if (!this.front.length) throw this.upgradeError ?? new Error('the live view has no base session');
     let out: Record<string, ort.Tensor> = { [IO.image]: image! };
     for (const [i, piece] of this.front.entries()) {
-      const next = await piece.run(out);
+      const next = await piece.run(Object.fromEntries(piece.inputNames.map((n) => [n, out[n]!])));
       if (i > 0) for (const t of Object.values(out)) t.dispose();
       out = next;
     }
@@ -121,8 +115,8 @@ export class LiveSessions implements LiveRunner {
     await Promise.all(old.map((s) => s.release()));
     let open: OpenGraph | undefined;
     try {
-      open = await this.reopen!(plain);
-      this.front = await openLargestFirst(splitByWeights(plain, this.pieceWeights), open);
+      const opener = (open = await this.reopen!(plain));
+      this.front = await openPieces(splitByWeights(plain, this.pieceWeights), (g) => opener(winogradRewrite(g)));
       this.form = 'winograd';
     } catch (e) {
       this.upgradeError = e instanceof Error ? e : new Error(String(e));
@@ -135,21 +129,4 @@ export class LiveSessions implements LiveRunner {
         : [];
     }
   }
-}
-
-/**
- * The Winograd sessions of a base's pieces, in chain order, built from the largest kernels down: a
- * build's transient memory is freed when it ends, so the smaller builds after it reuse that space
- * and the peak is the largest build on top of the sessions before it. A failed build releases the rest.
- */
-async function openLargestFirst(pieces: Graph[], open: OpenGraph): Promise<ort.InferenceSession[]> {
-  const sessions: ort.InferenceSession[] = [];
-  const order = [...pieces.keys()].sort((a, b) => convWeights(pieces[b]!) - convWeights(pieces[a]!));
-  try {
-    for (const i of order) sessions[i] = await open(winogradRewrite(pieces[i]!));
-  } catch (e) {
-    await Promise.all(sessions.map((s) => s?.release()));
-    throw e;
-  }
-  return sessions;
 }

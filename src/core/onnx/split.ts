@@ -1,8 +1,9 @@
 /**
  * Cut a graph in two at one value, so each half can be a session of its own:
  *
- *   front   the nodes `cut` depends on: the graph's inputs → cut (its only output)
- *   back    every other node: cut (now an input) and the graph's other inputs → the graph's outputs
+ *   front   the nodes `cut` depends on: the graph's inputs → cut (and any of the graph's outputs it
+ *           computes, e.g. an activation named as an output that it can compute by itself)
+ *   back    every other node: cut (now an input) and the graph's other inputs → the other outputs
  *
  * Running front, then back on its output, computes what the whole graph computes. The cut is valid
  * only when the back half needs nothing else the front computes (the live graph's block5_conv3:
@@ -31,6 +32,20 @@ export function splitAt(graph: Graph, cut: string): SplitGraph {
   // e.g. a base's block5_pool under a head that pools its own way, are dropped). In graph order.
   const inFront = ancestors([cut]);
   const needed = ancestors(graph.outputs.map((o) => o.name));
+  // A node that only names one of the graph's outputs from what the front computes or reads, other
+  // than the cut (the feature graph's Identity of block4_pool, cut after block5_conv1), goes with
+  // the front, so the back need not read it too.
+  const isOutput = new Set(graph.outputs.map((o) => o.name));
+  const read = new Set(graph.nodes.flatMap((n) => n.inputs));
+  const available = new Set([...graph.initializers.keys()]);
+  for (const n of inFront) for (const v of [...n.inputs, ...n.outputs]) available.add(v);
+  for (const n of graph.nodes)
+    if (
+      !inFront.has(n) &&
+      n.inputs.every((i) => !i || (i !== cut && available.has(i))) &&
+      n.outputs.every((o) => isOutput.has(o) && !read.has(o))
+    )
+      inFront.add(n);
   const frontNodes = graph.nodes.filter((n) => inFront.has(n));
   const backNodes = graph.nodes.filter((n) => needed.has(n) && !inFront.has(n));
 
@@ -39,9 +54,7 @@ export function splitAt(graph: Graph, cut: string): SplitGraph {
     for (const i of n.inputs)
       if (i && i !== cut && computedInFront.has(i))
         throw new Error(`splitAt: '${n.name}' (${n.op}) after the cut reads '${i}', computed before '${cut}'`);
-  for (const o of graph.outputs)
-    if (o.name !== cut && computedInFront.has(o.name))
-      throw new Error(`splitAt: the output '${o.name}' is computed before '${cut}'`);
+  const frontOutputs = graph.outputs.filter((o) => o.name !== cut && computedInFront.has(o.name));
 
   const half = (name: string, nodes: Node[], extraInputs: Graph['inputs'], outputs: Graph['outputs']): Graph => {
     const used = new Set(nodes.flatMap((n) => n.inputs));
@@ -55,17 +68,22 @@ export function splitAt(graph: Graph, cut: string): SplitGraph {
     };
   };
   return {
-    front: half(`${graph.name}-front`, frontNodes, [], [{ ...cutInfo }]),
-    back: half(`${graph.name}-back`, backNodes, [{ ...cutInfo }], graph.outputs),
+    front: half(`${graph.name}-front`, frontNodes, [], [{ ...cutInfo }, ...frontOutputs]),
+    back: half(
+      `${graph.name}-back`,
+      backNodes,
+      [{ ...cutInfo }],
+      graph.outputs.filter((o) => !computedInFront.has(o.name)),
+    ),
   };
 }
 
 /**
  * Cut a chain of convolutions (a conv base) into pieces of at most `maxWeights` kernel elements each
  * (more only where one conv alone is larger), cutting at the input of the conv that would overflow a
- * piece. pieces[0] reads the graph's inputs; each next piece reads only the previous one's only
- * output; the last computes the graph's outputs. A graph that is not such a chain at those cuts is
- * refused, naming the value that crosses, not mis-cut.
+ * piece. pieces[0] reads the graph's inputs; each next piece reads only the previous one's first
+ * output (its cut); each piece outputs the graph's outputs it computes. A graph that is not such a
+ * chain at those cuts is refused, naming the value that crosses, not mis-cut.
  *
  * Why: onnxruntime builds a session's constants all at once — a Winograd base holds its folded
  * kernels about three times over while it builds (the graph's copy, the session's, the packed one) —
@@ -109,4 +127,31 @@ function kernelElements(graph: Graph, conv: Node): number {
   const shape = graph.values.get(w)?.shape ?? graph.initializers.get(w)?.dims;
   if (!shape || !isStatic(shape)) throw new Error(`splitByWeights: '${conv.name}' has a kernel of unknown size`);
   return numel(shape);
+}
+
+/**
+ * Kernel elements per piece for the Winograd conv bases: one 512→512 3×3 conv (2.36 M; its F(4×4)
+ * kernels are 38 MB in fp32). VGG16's base becomes seven pieces: blocks 1–3, then one per conv.
+ */
+export const PIECE_WEIGHTS = 2_400_000;
+
+/**
+ * Sessions for a graph's pieces (splitByWeights), in chain order, opened from the largest kernels
+ * down: a build's transient memory is freed when it ends, so the smaller builds after it reuse that
+ * space and the peak is the largest build on top of the sessions before it. If one fails, the ones
+ * already open are released.
+ */
+export async function openPieces<S extends { release(): Promise<unknown> }>(
+  pieces: readonly Graph[],
+  open: (piece: Graph) => Promise<S>,
+): Promise<S[]> {
+  const sessions: S[] = [];
+  const order = [...pieces.keys()].sort((a, b) => convWeights(pieces[b]!) - convWeights(pieces[a]!));
+  try {
+    for (const i of order) sessions[i] = await open(pieces[i]!);
+  } catch (e) {
+    await Promise.all(sessions.map((s) => s?.release()));
+    throw e;
+  }
+  return sessions;
 }

@@ -17,6 +17,8 @@ import { readWeights, weightRefs } from '../bundle/load';
 import type { BundleManifest } from '../bundle/manifest';
 import type { GraphBuilder } from '../onnx/builder';
 import type { Graph } from '../onnx/ir';
+import { openPieces, splitByWeights } from '../onnx/split';
+import { winogradRewrite } from '../onnx/winograd';
 import type { Classifier, ClassifierManifest } from './classifier';
 import { CLASSIFIER_FORMAT, CLASSIFIER_VERSION, encodeClassifier, headStart } from './classifier';
 import { TrainingCancelledError, TrainStateMismatchError } from './errors';
@@ -30,6 +32,7 @@ import { featureStats, headSpec, initHead } from './heads';
 import { initSlots, optimizer } from './optim';
 import { Rng, seedOf } from './rng';
 import type { GraphRuntime, GraphSession, SessionOptions } from './runtime';
+import { chainSession } from './runtime';
 import { stratifiedSplit } from './split';
 import type {
   Settings,
@@ -48,8 +51,10 @@ export interface BaseContext {
   manifest: BundleManifest;
   files: ReadonlyMap<string, Uint8Array>;
   hash: string;
-  /** Winograd-rewrite the feature graph (faster on WASM). */
+  /** Winograd-rewrite the feature graph (faster on WASM), as a chain of sessions (featureSession). */
   winograd?: boolean;
+  /** With `winograd`: kernel elements per session of that chain (default FEATURE_PIECE_WEIGHTS). */
+  pieceWeights?: number;
 }
 
 export interface RunOptions {
@@ -58,6 +63,15 @@ export interface RunOptions {
   /** After every epoch: the state to keep for resuming after a reload (awaited; e.g. into IndexedDB). */
   onCheckpoint?: (state: TrainState) => void | Promise<void>;
 }
+
+/**
+ * Kernel elements per session of the Winograd feature graph (splitByWeights): VGG16's blocks 1–4 (7.6 M)
+ * in one session, block5 (7.1 M) in another, so a batch crosses once, where it is small (block4_pool,
+ * 1.6 MB for 4 photos). Chromium, 102 features: heap after extraction 1341 MB in one session, 1236 MB
+ * in two, 1008 MB in seven (the live view's PIECE_WEIGHTS) — but seven extracted in 35 s against 28–30 s
+ * (in Node they ran as fast; not explained), so two.
+ */
+const FEATURE_PIECE_WEIGHTS = 7_700_000;
 
 /** The session cache's key prefix of the conv base's feature sessions. */
 const FEATURES_KEY = 'features|';
@@ -68,9 +82,14 @@ export class SessionCache {
   constructor(private readonly runtime: GraphRuntime) {}
 
   get(key: string, build: () => Graph, o?: SessionOptions): Promise<GraphSession> {
+    return this.open(key, (runtime) => runtime.create(build(), o));
+  }
+
+  /** The session under `key`, opened by `open` (e.g. a chain of sessions) if there is none yet. */
+  open(key: string, open: (runtime: GraphRuntime) => Promise<GraphSession>): Promise<GraphSession> {
     let s = this.sessions.get(key);
     if (!s) {
-      s = this.runtime.create(build(), o);
+      s = open(this.runtime);
       s.catch(() => this.sessions.delete(key));
       this.sessions.set(key, s);
     }
@@ -97,14 +116,18 @@ export class Trainer {
 
   private featureSession(base: BaseContext, inputSize: number): Promise<GraphSession> {
     const { manifest, files } = base;
-    return this.sessions.get(
-      `${FEATURES_KEY}${base.hash}|${inputSize}|${base.winograd ? 'w' : 'd'}`,
-      () =>
-        buildFeatureGraph(manifest.architecture, inputSize, (b: GraphBuilder) => weightRefs(b, manifest, ['base']), {
-          winograd: base.winograd,
-        }),
-      { externalData: files, foldInt8: manifest.quantization === 'int8', device: 'preferred' },
-    );
+    const key = `${FEATURES_KEY}${base.hash}|${inputSize}|${base.winograd ? 'w' : 'd'}`;
+    const graph = () =>
+      buildFeatureGraph(manifest.architecture, inputSize, (b: GraphBuilder) => weightRefs(b, manifest, ['base']));
+    const o: SessionOptions = { externalData: files, foldInt8: manifest.quantization === 'int8', device: 'preferred' };
+    if (!base.winograd) return this.sessions.get(key, graph, o);
+    // The Winograd base as two sessions (FEATURE_PIECE_WEIGHTS): one session for the whole base held
+    // its folded kernels about three times over while it was built.
+    return this.sessions.open(key, async (runtime) => {
+      const pieces = splitByWeights(graph(), base.pieceWeights ?? FEATURE_PIECE_WEIGHTS);
+      const sessions = await openPieces(pieces, (p) => runtime.create(winogradRewrite(p), o));
+      return chainSession(pieces.map((graph, i) => ({ graph, session: sessions[i]! })));
+    });
   }
 
   /** Features of every photo (K variants each, or 1 for `single`), cached. */

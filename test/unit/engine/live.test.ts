@@ -91,6 +91,23 @@ describe('buildLiveGraphs: the live graph cut at block5_conv3', () => {
     expect(() => splitAt(b.graph, 'nowhere')).toThrow(/'nowhere' is not computed/);
   });
 
+  it("gives the front the graph's outputs it computes by itself (an activation named as an output)", () => {
+    const b = new GraphBuilder('side');
+    const x = b.input('x', 'float32', [1, 4]);
+    const y = b.relu(x, 'y');
+    const z = b.neg(y);
+    b.output(b.relu(z, 'out'));
+    b.graph.nodes.push({ op: 'Identity', inputs: [y], outputs: ['side'], attrs: {}, name: 'side_out' });
+    b.graph.values.set('side', { ...b.graph.values.get(y)!, name: 'side' });
+    b.output('side');
+    const { front, back } = splitAt(b.graph, z);
+    expect(front.nodes.map((n) => n.op)).toEqual(['Relu', 'Neg', 'Identity']);
+    expect(front.outputs.map((o) => o.name)).toEqual([z, 'side']);
+    expect(back.nodes.map((n) => n.op)).toEqual(['Relu']);
+    expect(back.inputs.map((i) => i.name)).toEqual([z]);
+    expect(back.outputs.map((o) => o.name)).toEqual([b.graph.outputs[0]!.name]);
+  });
+
   it('drops nodes no output needs (a base pool that a custom head does not read)', () => {
     const b = new GraphBuilder('dangling');
     const x = b.input('x', 'float32', [1, 4]);
