@@ -14,7 +14,7 @@
  * The Winograd base is itself a chain of sessions of at most one large layer each (splitByWeights), built
  * largest first: a session's build holds its folded kernels about three times over, so one session for
  * the whole base set the live view's peak memory (Node, base alone: 1149 MB in one session, 794 MB in
- * seven; the frame as fast).
+ * seven; paired frames 1–2 % slower).
  */
 import * as ort from 'onnxruntime-web';
 import { IO } from '../../src/core/graphs/analyze';

@@ -28,20 +28,14 @@
  */
 import { GraphBuilder } from './builder';
 import type { Graph, Node } from './ir';
+import { withoutNodes } from './ir';
 
 /** Whether an attribute holds `want` (absent: `fallback`). */
 const attrIs = (n: Node, name: string, want: number, fallback: number) =>
   ((n.attrs[name]?.value as number | undefined) ?? fallback) === want;
 
 export function integerDenseRewrite(graph: Graph): Graph {
-  const out: Graph = {
-    ...graph,
-    nodes: [],
-    inputs: graph.inputs.map((v) => ({ ...v })),
-    outputs: graph.outputs.map((v) => ({ ...v })),
-    initializers: new Map(graph.initializers),
-    values: new Map(graph.values),
-  };
+  const out = withoutNodes(graph);
   const b = new GraphBuilder(out);
   const readers = new Map<string, number>();
   for (const n of graph.nodes) for (const i of n.inputs) readers.set(i, (readers.get(i) ?? 0) + 1);

@@ -66,6 +66,21 @@ export interface Graph {
   values: Map<string, ValueInfo>;
 }
 
+/**
+ * `graph` without its nodes, for a rewrite to refill (winograd.ts, integer-dense.ts): its inputs,
+ * outputs, initializers and values copied, so the rewrite's additions leave the original untouched.
+ */
+export function withoutNodes(graph: Graph): Graph {
+  return {
+    name: graph.name,
+    nodes: [],
+    inputs: graph.inputs.map((v) => ({ ...v })),
+    outputs: graph.outputs.map((v) => ({ ...v })),
+    initializers: new Map(graph.initializers),
+    values: new Map(graph.values),
+  };
+}
+
 /** Opset 18: every Reduce* op takes its axes as an input, which keeps the builder uniform. */
 export const OPSET = 18;
 

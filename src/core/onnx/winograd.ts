@@ -31,6 +31,7 @@
  */
 import { GraphBuilder } from './builder';
 import type { Dim, Graph, Node, Shape } from './ir';
+import { withoutNodes } from './ir';
 
 /** How one conv is rewritten. */
 export interface WinogradPlan {
@@ -180,14 +181,7 @@ export function winogradEligibility(
  */
 export function winogradRewrite(graph: Graph, opts: WinogradOptions = {}): Graph {
   const { minChannels = 16, layers } = opts;
-  const out: Graph = {
-    name: graph.name,
-    nodes: [],
-    inputs: graph.inputs.map((v) => ({ ...v })),
-    outputs: graph.outputs.map((v) => ({ ...v })),
-    initializers: new Map(graph.initializers),
-    values: new Map(graph.values),
-  };
+  const out = withoutNodes(graph);
   const b = new GraphBuilder(out);
   const consts = new Map<string, string>();
   const constant = (key: string, dims: number[], data: Float32Array) => {

@@ -14,22 +14,11 @@ import type { Graph } from '../../../src/core/onnx/ir';
 import { convWeights, splitAt, splitByWeights } from '../../../src/core/onnx/split';
 import { demoWeights } from '../../../src/core/vgg16/demo';
 import { inlineWeights } from '../../../src/core/vgg16/graph';
-import type { VggConfig } from '../../../src/core/vgg16/spec';
-import { TINY_VGG } from '../../../src/core/vgg16/spec';
 import { LiveSessions, type OpenGraph } from '../../../workers/engine/live';
+import { WINOGRAD_TINY_PIECE, WINOGRAD_TINY_VGG } from '../../helpers/configs';
 import { mulberry32, uniform } from '../../helpers/ort';
 
-// Wide enough for the Winograd rewrite (it leaves convs with < 16 input channels alone).
-const CFG: VggConfig = {
-  ...TINY_VGG,
-  blocks: [
-    [16, 16],
-    [16, 16],
-    [16, 16, 16],
-    [16, 16, 16],
-    [32, 32, 32],
-  ],
-};
+const CFG = WINOGRAD_TINY_VGG;
 const S = CFG.inputSize;
 const weights = demoWeights(CFG, 5);
 const options = { cfg: CFG, weights: (b: GraphBuilder) => inlineWeights(b, CFG, weights) };
@@ -124,7 +113,7 @@ describe('buildLiveGraphs: the live graph cut at block5_conv3', () => {
 
 describe('splitByWeights: a conv base as a chain of pieces', () => {
   const { front, cut } = buildLiveGraphs(options);
-  const max = 9216; // one 32→32 3×3 kernel of block5, four 16→16 ones
+  const max = WINOGRAD_TINY_PIECE;
   const firstConv = (g: Graph) => convWeights({ ...g, nodes: [g.nodes.find((n) => n.op === 'Conv')!] });
 
   it('cuts where the next conv would overflow a piece, and the chain computes the base', async () => {
@@ -255,7 +244,7 @@ describe('LiveSessions: plain base for the first frame, Winograd base from the s
 
   it('builds the Winograd base as a chain of sessions, largest kernels first, with the same results', async () => {
     const halves = buildLiveGraphs(options);
-    const max = 9216;
+    const max = WINOGRAD_TINY_PIECE;
     const built: string[] = [];
     const logging = (g: Graph) => (built.push(g.outputs[0]!.name), open(g));
     const live = await LiveSessions.create(halves, open, reopenWith(logging), max);
@@ -285,7 +274,7 @@ describe('LiveSessions: plain base for the first frame, Winograd base from the s
       s.release = async () => (log.push(`release ${name}`), release());
       return s;
     };
-    const live = await LiveSessions.create(halves, open, reopenWith(failing), 9216);
+    const live = await LiveSessions.create(halves, open, reopenWith(failing), WINOGRAD_TINY_PIECE);
     const first = await live.run(feeds(5));
     const second = await live.run(feeds(5));
     expect(live.form).toBe('final');

@@ -19,24 +19,13 @@ import { chainSession, f32 } from '../../../src/core/train/runtime';
 import { Trainer } from '../../../src/core/train/trainer';
 import { demoWeights } from '../../../src/core/vgg16/demo';
 import { inlineWeights } from '../../../src/core/vgg16/graph';
-import type { VggConfig } from '../../../src/core/vgg16/spec';
-import { TINY_VGG } from '../../../src/core/vgg16/spec';
 import { MemoryStore } from '../../helpers/memory-store';
+import { WINOGRAD_TINY_PIECE, WINOGRAD_TINY_VGG } from '../../helpers/configs';
 import { mulberry32, uniform } from '../../helpers/ort';
 
-// Wide enough for the Winograd rewrite (it leaves convs with < 16 input channels alone).
-const CFG: VggConfig = {
-  ...TINY_VGG,
-  blocks: [
-    [16, 16],
-    [16, 16],
-    [16, 16, 16],
-    [16, 16, 16],
-    [32, 32, 32],
-  ],
-};
+const CFG = WINOGRAD_TINY_VGG;
 const S = CFG.inputSize;
-const MAX = 9216; // one 32→32 3×3 kernel of block5, four 16→16 ones
+const MAX = WINOGRAD_TINY_PIECE;
 
 function expectClose(got: Float32Array, ref: Float32Array) {
   expect(got.length).toBe(ref.length);
