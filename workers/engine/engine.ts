@@ -39,6 +39,7 @@ import type {
   StorageEstimate,
   StoredModel,
 } from './protocol';
+import { CHECKPOINT_EVERY_MS, paced } from './checkpoints';
 import { EngineStateError } from './errors';
 import { LiveSessions, type LiveRunner } from './live';
 import { EXECUTION_PROVIDERS, externalData, graphSession, liveSessions, sessionOpener } from './sessions';
@@ -97,43 +98,6 @@ interface Loaded {
 }
 
 const now = () => performance.now();
-
-/**
- * After the first epoch's, a training checkpoint is at least this much training apart from the last.
- * The trainer waits for each: with the book's dense head (parameters, optimizer slots and best
- * parameters, 77 MB) the IndexedDB put alone took 0.46 s in Chromium (the bench), and the PWA's worker
- * first clones the state to its page (≈ 0.18 s); after every epoch, that was about as long again as the
- * head-only retrain's 16 epochs of training. A reload loses at most this much training: the run
- * resumes from the last checkpoint and replays the rest.
- */
-export const CHECKPOINT_EVERY_MS = 10_000;
-/**
- * …and at least this many times the last checkpoint's own time apart, so that checkpoints take at most
- * ≈ 5 % of the training: fine-tuning's state (block5 and the head) took 1.2–1.7 s a checkpoint, and its
- * epochs are longer than 10 s, so one followed nearly every epoch.
- */
-export const CHECKPOINT_COST_FACTOR = 20;
-
-/**
- * `keep`, called for the first state (or, `first` false, once `every` ms have passed since this call),
- * then only once `every` ms (and CHECKPOINT_COST_FACTOR times the last call's own time) have passed
- * since the last call returned; `every` 0: for every state.
- */
-function paced(
-  every: number,
-  keep: (state: TrainState) => Promise<void>,
-  first = true,
-): (state: TrainState) => Promise<void> {
-  let last = first ? -Infinity : now();
-  let cost = 0;
-  return async (state) => {
-    if (every > 0 && now() - last < Math.max(every, CHECKPOINT_COST_FACTOR * cost)) return;
-    const t = now();
-    await keep(state);
-    last = now();
-    cost = last - t;
-  };
-}
 
 export class Engine implements EngineApi {
   private backend: BackendInfo | undefined;

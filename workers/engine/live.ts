@@ -115,12 +115,14 @@ export class LiveSessions implements LiveRunner {
     await Promise.all(old.map((s) => s.release()));
     let open: OpenGraph | undefined;
     try {
-      const opener = (open = await this.reopen!(plain));
-      this.front = await openPieces(splitByWeights(plain, this.pieceWeights), (g) => opener(winogradRewrite(g)));
+      open = await this.reopen!(plain);
+      const opened = open;
+      this.front = await openPieces(splitByWeights(plain, this.pieceWeights), (g) => opened(winogradRewrite(g)));
       this.form = 'winograd';
     } catch (e) {
       this.upgradeError = e instanceof Error ? e : new Error(String(e));
       this.form = 'final';
+      // The plain base again, if its files could be read; otherwise frames fail with the first error.
       this.front = open
         ? await open(plain).then(
             (s) => [s],

@@ -138,7 +138,7 @@ export type TrainingRequest = Omit<TrainRequest, 'photos'> & { photos: TrainingP
 export type TrainProgressFn = (p: TrainProgress) => void;
 /**
  * After the first epoch (not for a run that continues from a classifier, TrainRequest.from: its first
- * after 10 s), then at most every 10 s of training (CHECKPOINT_EVERY_MS) and 20 × the last
+ * after 10 s), then at most every 10 s of training (checkpoints.ts CHECKPOINT_EVERY_MS) and 20 × the last
  * checkpoint's own time: the state to keep for resuming (awaited before training goes on).
  */
 export type TrainCheckpointFn = (state: TrainState) => void | Promise<void>;

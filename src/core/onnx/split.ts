@@ -146,7 +146,8 @@ export async function openPieces<S extends { release(): Promise<unknown> }>(
   open: (piece: Graph) => Promise<S>,
 ): Promise<S[]> {
   const sessions: S[] = [];
-  const order = [...pieces.keys()].sort((a, b) => convWeights(pieces[b]!) - convWeights(pieces[a]!));
+  const weights = pieces.map(convWeights);
+  const order = [...pieces.keys()].sort((a, b) => weights[b]! - weights[a]!);
   try {
     for (const i of order) sessions[i] = await open(pieces[i]!);
   } catch (e) {
