@@ -19,21 +19,22 @@ import HtmlWebpackPlugin from 'html-webpack-plugin';
 import webpack from 'webpack';
 import type { Configuration, Compiler, WebpackPluginInstance } from 'webpack';
 import { InjectManifest } from 'workbox-webpack-plugin';
-import { ORT_WASM } from './workers/engine/runtime';
+import { ORT_BUILDS } from './workers/engine/runtime';
 
 const root = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 
 /**
- * The files onnxruntime-web fetches at run time. The `ort.min.mjs` build (chosen below with the
- * package's `onnxruntime-web-use-extern-wasm` export condition) imports the JSEP (WebGPU + WASM)
- * Emscripten module from `env.wasm.wasmPaths`; that module fetches its .wasm next to itself and
- * spawns its pthread workers from its own URL, so all three stay same-origin under ort/.
+ * The files onnxruntime-web fetches at run time, for both builds the worker may load
+ * (workers/engine/ort.ts: `onnxruntime-web/wasm`, ort.wasm.min.mjs, on WASM; JSEP, ort.min.mjs, on
+ * WebGPU; both chosen below with the package's `onnxruntime-web-use-extern-wasm` condition). Each
+ * imports its Emscripten module from `env.wasm.wasmPaths`; that module spawns its pthread workers
+ * from its own URL, and the worker hands over the .wasm bytes: all stay same-origin under ort/.
  */
-export const ORT_RUNTIME_FILES = ['ort-wasm-simd-threaded.jsep.mjs', ORT_WASM] as const;
+export const ORT_RUNTIME_FILES = Object.values(ORT_BUILDS).flatMap((b) => [b.module, b.wasm]);
 export const ORT_DIR = 'ort';
 
-/** Big enough for the ~28 MB JSEP wasm; models are never in the build, so nothing larger belongs here. */
+/** Big enough for the ~28 MB JSEP wasm (the largest file); models are never in the build, so nothing larger belongs here. */
 const MAX_PRECACHE_BYTES = 48 * 1024 * 1024;
 
 /** Workbox reports files it leaves out of the precache as warnings (workbox #2790); offline then breaks silently. */
@@ -114,6 +115,12 @@ export default (env: Env = {}, argv: { mode?: Configuration['mode'] } = {}): Con
       // which imports the Emscripten module from env.wasm.wasmPaths, instead of ort.bundle.min.mjs,
       // which inlines it and spawns its threads from the bundle's (webpack-rewritten) import.meta.url.
       conditionNames: ['onnxruntime-web-use-extern-wasm', '...'],
+      // The worker loads the build its device needs (workers/engine/ort.ts says why): every import of
+      // the package's name gets that module; it imports the builds by their own names.
+      alias: {
+        'onnxruntime-web$': join(root, 'workers/engine/ort.ts'),
+        'onnxruntime-web-jsep$': join(dirname(ortFile(ORT_BUILDS.jsep.module)), 'ort.min.mjs'),
+      },
     },
     module: {
       rules: [

@@ -108,7 +108,10 @@ async function pageScript(): Promise<string> {
         // and its worker threads start from its own file, not from the page script.
         name: 'ort-self-hosted',
         setup(b) {
-          b.onResolve({ filter: /^onnxruntime-web$/ }, () => ({ path: '/ort/ort.min.mjs', external: true }));
+          // As the app's worker: the package's name is workers/engine/ort.ts, which loads one build.
+          b.onResolve({ filter: /^onnxruntime-web$/ }, () => ({ path: join(ROOT, 'workers/engine/ort.ts') }));
+          b.onResolve({ filter: /^onnxruntime-web\/wasm$/ }, () => ({ path: '/ort/ort.wasm.min.mjs', external: true }));
+          b.onResolve({ filter: /^onnxruntime-web-jsep$/ }, () => ({ path: '/ort/ort.min.mjs', external: true }));
         },
       },
     ],
@@ -853,7 +856,7 @@ async function webgpuRow(ctx: Ctx): Promise<void> {
       if (over) await b.close(); // the deadline passed while it started: close it here
       const { page, info } = await step('page', open(b, ctx.origin, '/', ctx.log));
       if (!info.webgpu) throw new Error('no WebGPU adapter in the page');
-      await step('runtime', call(page, STEP_MS, 'ortInit', 2));
+      await step('runtime', call(page, STEP_MS, 'ortInit', 2, 'jsep'));
       const request = sessionRequest(ctx, 'int8', graphPath('int8', 'live-webgpu'), 'webgpu');
       const t = await step('session', call(page, WEBGPU_MS, 'ortSession', request));
       const r = await call(page, WEBGPU_MS, 'ortRun', { withCam: true, runs: 1, warmup: 0 });

@@ -22,6 +22,7 @@ import {
   type TestServer,
 } from './harness';
 import { BASE, DIST, MODEL_ID } from './paths';
+import { ORT_BUILDS } from '../../workers/engine/runtime';
 
 /** Screenshots for a person to look at (gitignored). */
 const SHOTS = '.e2e/screenshots';
@@ -80,6 +81,11 @@ describe('the app on a host that sends COOP/COEP', () => {
     expect(db.ready).toEqual([MODEL_ID]);
     expect(db.shards).toHaveLength(5);
     for (const f of db.shards) expect(server.count(`/${f}`)).toBe(1);
+    // On WASM the engine loads onnxruntime-web's WASM-only build, never JSEP's twice larger one.
+    const runtime = session.workerRequests.filter((u) => u.includes('/ort/'));
+    expect(runtime).toContain(`${origin}${BASE}ort/${ORT_BUILDS.wasm.wasm}`);
+    expect(runtime).toContain(`${origin}${BASE}ort/${ORT_BUILDS.wasm.module}`);
+    expect(runtime.filter((u) => u.includes('jsep'))).toEqual([]);
     session.assertClean(origin);
   });
 

@@ -90,6 +90,8 @@ export interface Session {
   userDataDir: string;
   /** Requests from every page, worker and service worker, as full URLs. */
   requests: string[];
+  /** The requests dedicated workers sent (e.g. the engine worker's runtime files), as full URLs. */
+  workerRequests: string[];
   /** CSP violations and CSP console errors, from pages and workers. */
   violations: string[];
   /** Uncaught page errors and console errors, for diagnostics. */
@@ -129,6 +131,7 @@ export async function launch(options: LaunchOptions = {}): Promise<Session> {
   });
 
   const requests: string[] = [];
+  const workerRequests: string[] = [];
   const violations: string[] = [];
   const errors: string[] = [];
 
@@ -140,7 +143,10 @@ export async function launch(options: LaunchOptions = {}): Promise<Session> {
 
   /** Network and console of a CDP session (a page, a service worker, a dedicated worker). */
   const listen = async (session: CDPSession, type: string) => {
-    session.on('Network.requestWillBeSent', (e: { request: { url: string } }) => void requests.push(e.request.url));
+    session.on('Network.requestWillBeSent', (e: { request: { url: string } }) => {
+      requests.push(e.request.url);
+      if (type === 'worker') workerRequests.push(e.request.url);
+    });
     session.on('Runtime.consoleAPICalled', (e: { type: string; args: { value?: unknown; description?: string }[] }) =>
       onConsole(type, e.type, e.args.map((a) => String(a.value ?? a.description ?? '')).join(' ')),
     );
@@ -194,6 +200,7 @@ export async function launch(options: LaunchOptions = {}): Promise<Session> {
     browser,
     userDataDir,
     requests,
+    workerRequests,
     violations,
     errors,
     open,

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launch, originOf, startServer, type Session, type TestServer } from './harness';
 import { MODEL_ID } from './paths';
+import { ORT_BUILDS } from '../../workers/engine/runtime';
 
 interface Run {
   device: string;
@@ -72,6 +73,10 @@ describe('the engine on WebGPU (SwiftShader)', () => {
     const cpu = await run('wasm');
     expect(gpu.device).toBe('webgpu');
     expect(cpu.device).toBe('wasm');
+    // WebGPU needs JSEP; the WASM run then uses JSEP's WASM backend (one build per worker).
+    const runtime = session.workerRequests.filter((u) => u.includes('/ort/'));
+    expect(runtime).toContain(`${server.url}ort/${ORT_BUILDS.jsep.wasm}`);
+    expect(runtime).not.toContain(`${server.url}ort/${ORT_BUILDS.wasm.wasm}`);
     expect(gpu.top5[0]).toBe(cpu.top5[0]);
     expect(gpu.dims).toEqual(cpu.dims);
     // A real map (normalised to 0..1), not two empty ones agreeing.

@@ -65,6 +65,12 @@ export interface EngineHost {
   hasWebGpu?: () => Promise<boolean>;
   /** Threads the host can run (1 unless cross-origin isolated in a browser). */
   maxThreads?: () => number;
+  /**
+   * Makes onnxruntime-web ready for `device` before the first session and answers the device it can
+   * serve (the worker loads the build the device needs, ort.ts; one already on the WASM-only build
+   * answers 'wasm'). Absent (Node): the package's own build serves both.
+   */
+  loadRuntime?: (device: Device) => Promise<Device>;
   /** onnxruntime-web's .wasm bytes, to compile from memory rather than stream (the worker: runtime.ts says why). */
   runtimeBinary?: () => Promise<ArrayBuffer>;
   /** Where training features are cached (the PWA: IndexedDB); default: in memory. */
@@ -110,14 +116,18 @@ export class Engine implements EngineApi {
 
   async init(options: { device?: Device | 'auto'; threads?: number } = {}): Promise<BackendInfo> {
     const wantGpu = (options.device ?? 'auto') !== 'wasm';
-    const gpu = wantGpu && (await this.host.hasWebGpu?.()) === true;
+    const adapter = wantGpu && (await this.host.hasWebGpu?.()) === true;
+    const gpu = adapter && ((await this.host.loadRuntime?.('webgpu')) ?? 'webgpu') === 'webgpu';
+    if (!gpu) await this.host.loadRuntime?.('wasm');
     const max = this.host.maxThreads?.() ?? 1;
     const threads = Math.max(1, Math.min(options.threads ?? max, max));
     ort.env.wasm.numThreads = threads;
     // Read by onnxruntime once, when its first session starts the WASM instance.
     if (this.host.runtimeBinary && !ort.env.wasm.wasmBinary) ort.env.wasm.wasmBinary = await this.host.runtimeBinary();
     this.backend = { device: gpu ? 'webgpu' : 'wasm', threads };
-    if (wantGpu && !gpu) this.backend.fallbackReason = 'no WebGPU adapter: running on WASM-SIMD';
+    if (wantGpu && !adapter) this.backend.fallbackReason = 'no WebGPU adapter: running on WASM-SIMD';
+    else if (adapter && !gpu)
+      this.backend.fallbackReason = 'this engine started on WASM: reload the page to use WebGPU';
     return this.backend;
   }
 

@@ -5,7 +5,9 @@
 import * as Comlink from 'comlink';
 import * as ort from 'onnxruntime-web';
 import { Engine } from './engine';
+import { loadOrt } from './ort';
 import { fetchRuntimeBinary } from './runtime';
+import type { OrtBuild } from './runtime';
 import { IdbModelLibrary } from './library/library';
 import { IdbFeatureCache } from './library/feature-cache';
 import {
@@ -21,6 +23,7 @@ import type {
   AnalyzeResult,
   DeletionRequest,
   DeletionResult,
+  Device,
   ExplainOptions,
   Explanation,
   FilterRequest,
@@ -39,7 +42,14 @@ declare const self: DedicatedWorkerGlobalScope;
 // onnxruntime-web is self-hosted under ort/ next to this script (webpack.config.ts copies it there);
 // resolving against the worker's own URL keeps it working when the app lives under a sub-path.
 const ortDir = new URL('ort/', self.location.href).href;
-ort.env.wasm.wasmPaths = ortDir;
+let build: OrtBuild = 'wasm';
+
+/** The onnxruntime-web build for `device` (ort.ts), unless one is loaded; answers the device it can serve. */
+async function loadRuntime(device: Device): Promise<Device> {
+  build = await loadOrt(device === 'webgpu' ? 'jsep' : 'wasm');
+  ort.env.wasm.wasmPaths = ortDir;
+  return build === 'jsep' ? device : 'wasm';
+}
 
 let canvas: OffscreenCanvas | undefined;
 let context: OffscreenCanvasRenderingContext2D | undefined;
@@ -143,7 +153,8 @@ const engine = new WorkerEngine({
   toRgba,
   hasWebGpu,
   maxThreads,
-  runtimeBinary: () => fetchRuntimeBinary(ortDir),
+  loadRuntime,
+  runtimeBinary: () => fetchRuntimeBinary(ortDir, build),
   // Training features survive reloads in their own database (the page keeps photos and checkpoints).
   featureCache,
   forgetFeatures: (photoIds) => featureCache.forget(photoIds),

@@ -71,7 +71,7 @@ export async function coldStart(mode: ColdMode, id: string, threads: number): Pr
     outputDims: [],
   };
   try {
-    ortEnv(threads);
+    await ortEnv(threads);
     ort.env.wasm.wasmBinary = await runtimeBinary();
     const store = new IdbBundleStore(new LibraryConnection());
     const stored = await store.manifest(id);

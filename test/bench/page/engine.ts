@@ -52,11 +52,11 @@ async function keepCheckpoint(state: TrainState): Promise<void> {
 
 /** Engine.init (WASM, `threads`) and loadModel from IndexedDB, timed in the page. */
 export async function engineLoad(r: EngineLoadRequest): Promise<EngineLoadResult> {
-  ortEnv(r.threads);
   const t0 = performance.now();
   engine = new Engine({
     store: new IdbBundleStore(new LibraryConnection()),
     maxThreads: () => r.threads,
+    loadRuntime: async () => (await ortEnv(r.threads), 'wasm'),
     runtimeBinary,
     onTrainCheckpoint: keepCheckpoint,
   });

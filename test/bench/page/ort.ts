@@ -3,6 +3,8 @@ import * as ort from 'onnxruntime-web';
 import { IO } from '../../../src/core/graphs/analyze';
 import { GraphBuilder } from '../../../src/core/onnx/builder';
 import { encodeModel } from '../../../src/core/onnx/encode';
+import { loadOrt } from '../../../workers/engine/ort';
+import type { OrtBuild } from '../../../workers/engine/runtime';
 import { fetchRuntimeBinary } from '../../../workers/engine/runtime';
 import { page } from './globals';
 import type { OrtSessionRequest, RunRequest, RunResult, SessionTiming, TurnsRequest } from './protocol';
@@ -18,21 +20,31 @@ export async function fetchBytes(url: string): Promise<Uint8Array> {
   return new Uint8Array(await res.arrayBuffer());
 }
 
-/** Self-hosted runtime files; the thread count is read once, when the WASM instance starts. */
-export function ortEnv(threads: number): void {
+/**
+ * Loads the onnxruntime-web build (as the app's worker: 'wasm' for WASM, 'jsep' for WebGPU) from the
+ * self-hosted runtime files; the thread count is read once, when the WASM instance starts.
+ */
+export async function ortEnv(threads: number, build: OrtBuild = 'wasm'): Promise<OrtBuild> {
+  const loaded = await loadOrt(build);
+  if (loaded !== build) throw new Error(`this page already loaded onnxruntime-web's ${loaded} build`);
   ort.env.wasm.wasmPaths = '/ort/';
   ort.env.wasm.numThreads = threads;
   ort.env.logLevel = 'error';
+  return loaded;
 }
 
-/** The runtime's .wasm as bytes, as the app's worker hands it over (workers/engine/runtime.ts says why). */
-export const runtimeBinary = (): Promise<ArrayBuffer> => fetchRuntimeBinary(new URL('/ort/', page.location.href).href);
+/** The build's .wasm as bytes, as the app's worker hands it over (workers/engine/runtime.ts says why). */
+export const runtimeBinary = (build: OrtBuild = 'wasm'): Promise<ArrayBuffer> =>
+  fetchRuntimeBinary(new URL('/ort/', page.location.href).href, build);
 
-/** Start the runtime (WASM instance, thread pool) with a one-node graph; returns the milliseconds. */
-export async function ortInit(threads: number): Promise<number> {
-  ortEnv(threads);
+/**
+ * Start the runtime (loading the build, WASM instance, thread pool) with a one-node graph; returns
+ * the milliseconds.
+ */
+export async function ortInit(threads: number, build: OrtBuild = 'wasm'): Promise<number> {
   const t0 = performance.now();
-  ort.env.wasm.wasmBinary = await runtimeBinary();
+  await ortEnv(threads, build);
+  ort.env.wasm.wasmBinary = await runtimeBinary(build);
   const b = new GraphBuilder('warm-up');
   b.output(b.identity(b.input('x', 'float32', [1])));
   const s = await ort.InferenceSession.create(encodeModel(b.graph), { logSeverityLevel: 3 });

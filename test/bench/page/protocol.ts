@@ -5,6 +5,7 @@
  */
 import type { Quantization } from '../../../src/core/bundle/manifest';
 import type { CamMethod } from '../../../src/core/insight';
+import type { OrtBuild } from '../../../workers/engine/runtime';
 
 export type Quant = Quantization;
 export type Ep = 'wasm' | 'webgpu';
@@ -215,7 +216,7 @@ export interface BenchPage {
    * Fixes onnxruntime-web's thread count for this page (its WASM instance is created once) and starts
    * the runtime with a one-node graph, so session times count the model only; returns the milliseconds.
    */
-  ortInit(threads: number): Promise<number>;
+  ortInit(threads: number, build?: OrtBuild): Promise<number>;
   /** Opens a session in `slot` (default 'main'), releasing what the slot held. */
   ortSession(request: OrtSessionRequest, slot?: string): Promise<SessionTiming>;
   ortRun(request: RunRequest, slot?: string): Promise<RunResult>;

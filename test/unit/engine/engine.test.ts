@@ -32,6 +32,28 @@ describe('Engine', () => {
     expect((await e.init({ device: 'wasm', threads: 8 })).threads).toBe(2);
   });
 
+  it("asks the host for the device's runtime build and stays on WASM when the host has only that", async () => {
+    const asked: string[] = [];
+    // A host whose worker already loaded the WASM-only build: it answers 'wasm' to everything.
+    const wasmOnly = new Engine({
+      store,
+      hasWebGpu: async () => true,
+      loadRuntime: async (d) => (asked.push(d), 'wasm'),
+    });
+    expect(await wasmOnly.init()).toEqual({
+      device: 'wasm',
+      threads: 1,
+      fallbackReason: expect.stringMatching(/reload the page to use WebGPU/),
+    });
+    expect(asked).toEqual(['webgpu', 'wasm']);
+    asked.length = 0;
+    // A host that can serve WebGPU; and a WASM request never asks for the WebGPU build.
+    const both = new Engine({ store, hasWebGpu: async () => true, loadRuntime: async (d) => (asked.push(d), d) });
+    expect(await both.init()).toEqual({ device: 'webgpu', threads: 1 });
+    expect(await both.init({ device: 'wasm' })).toEqual({ device: 'wasm', threads: 1 });
+    expect(asked).toEqual(['webgpu', 'wasm']);
+  });
+
   it('refuses to analyze before a model is loaded, with a named error', async () => {
     const e = new Engine({ store });
     await expect(e.analyze(frame(8, 8, () => [0, 0, 0]))).rejects.toMatchObject({ name: 'EngineStateError' });

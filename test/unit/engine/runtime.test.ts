@@ -14,7 +14,7 @@ import { buildBundle } from '../../../src/core/bundle/build';
 import { demoWeights } from '../../../src/core/vgg16/demo';
 import { TINY_VGG } from '../../../src/core/vgg16/spec';
 import { Engine } from '../../../workers/engine/engine';
-import { fetchRuntimeBinary, ORT_WASM } from '../../../workers/engine/runtime';
+import { fetchRuntimeBinary, ORT_BUILDS } from '../../../workers/engine/runtime';
 import { MemoryStore } from '../../helpers/memory-store';
 
 /** onnxruntime-web's dist/, where Node's build of the runtime lives. */
@@ -22,8 +22,11 @@ const dist = dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
 
 describe('fetchRuntimeBinary', () => {
   const wasm = Uint8Array.from({ length: 300 }, (_, i) => (i * 31) % 256);
+  const jsep = Uint8Array.from({ length: 200 }, (_, i) => (i * 7) % 256);
+  const ORT_WASM = ORT_BUILDS.wasm.wasm;
   const server = createServer((req, res) => {
-    if (req.url === `/ort/${ORT_WASM}`) res.writeHead(200, { 'Content-Type': 'application/wasm' }).end(wasm);
+    const body = req.url === `/ort/${ORT_WASM}` ? wasm : req.url === `/ort/${ORT_BUILDS.jsep.wasm}` ? jsep : undefined;
+    if (body) res.writeHead(200, { 'Content-Type': 'application/wasm' }).end(body);
     else res.writeHead(404).end();
   });
   let base = '';
@@ -33,12 +36,13 @@ describe('fetchRuntimeBinary', () => {
   });
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-  it('returns the bytes of the runtime file under the directory', async () => {
-    expect(new Uint8Array(await fetchRuntimeBinary(`${base}/ort/`))).toEqual(wasm);
+  it("returns the bytes of the build's runtime file under the directory", async () => {
+    expect(new Uint8Array(await fetchRuntimeBinary(`${base}/ort/`, 'wasm'))).toEqual(wasm);
+    expect(new Uint8Array(await fetchRuntimeBinary(`${base}/ort/`, 'jsep'))).toEqual(jsep);
   });
 
   it('names the URL and the HTTP status when the file is missing', async () => {
-    await expect(fetchRuntimeBinary(`${base}/elsewhere/`)).rejects.toThrow(
+    await expect(fetchRuntimeBinary(`${base}/elsewhere/`, 'wasm')).rejects.toThrow(
       `could not load onnxruntime's WebAssembly (${base}/elsewhere/${ORT_WASM}): HTTP 404`,
     );
   });
@@ -48,7 +52,7 @@ describe('fetchRuntimeBinary', () => {
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((r) => closed.close(() => r()));
-    await expect(fetchRuntimeBinary(`http://127.0.0.1:${port}/ort/`)).rejects.toThrow(
+    await expect(fetchRuntimeBinary(`http://127.0.0.1:${port}/ort/`, 'wasm')).rejects.toThrow(
       `could not load onnxruntime's WebAssembly (http://127.0.0.1:${port}/ort/${ORT_WASM})`,
     );
   });
