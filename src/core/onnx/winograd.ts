@@ -7,7 +7,7 @@
  *
  * Plain ONNX ops on graph values, so any ONNX runtime runs it and the gradient generator
  * differentiates it (Pad, Reshape, Conv, Slice, Gemm, MatMul, Transpose, Add). For X (N, C, H, W),
- * th × tw = T tiles (H, W rounded up to multiples of m), the default plan (F(4×4), 'TC', 'sep', 'sep'):
+ * th × tw = T tiles (H, W rounded up to multiples of m), the default plan (F(4×4) above 14×14, 'TC', 'sep', 'sep'):
  *
  *   input   X → Pad rows (N, C, m·(th+1), W) → Reshape (N, 1, C·m·(th+1), W): one tall image
  *             → Conv[Bᵀ as (α, 1, α, 1), stride (m, 1)] → (N, α, C·(th+1), W) → Reshape (N·α, 1, …)
@@ -71,15 +71,18 @@ export interface WinogradOptions {
 }
 
 /**
- * The fastest form measured with onnxruntime-web WASM (2 threads, in Node) on VGG16's layers:
- * F(4×4) everywhere (14×14 padded to 16×16 still beats F(2×2)), two-pass transforms, and the
- * GEMM as (T, C)·(C, O). 'TC' multiplies by the constant U, which onnxruntime packs once at session
- * creation, where 'OC' packs the activation V on every run: with the two-step 'TC' output transpose,
- * 'TC' is faster on every layer (block1_conv2's GEMM: 20 vs 40 ms; whole base 0.91× the time of
- * 'OC' for the 224 and 112 layers).
+ * The fastest form measured with onnxruntime-web WASM (2 threads, in Node) on VGG16's layers, and
+ * the smaller where two tie: F(4×4) down to 28×28 and F(2×2) at 14×14 and below, two-pass
+ * transforms, and the GEMM as (T, C)·(C, O). At 14×14 (block5) F(4×4) pads to 16×16 and runs no
+ * faster than F(2×2) (the chained base 289/292 vs 291/283 ms per frame, paired), while its kernels
+ * are 2.25× larger: F(2×2) there keeps 110 MB less WebAssembly heap for the live base (398 → 288 MB);
+ * at 28×28 F(2×2) would save as much again but costs 12 % of the frame. 'TC' multiplies by the
+ * constant U, which onnxruntime packs once at session creation, where 'OC' packs the activation V on
+ * every run: with the two-step 'TC' output transpose, 'TC' is faster on every layer (block1_conv2's
+ * GEMM: 20 vs 40 ms; whole base 0.91× the time of 'OC' for the 224 and 112 layers).
  */
-export function defaultPlan(_layer: WinogradLayer): WinogradPlan {
-  return { tile: 4, orientation: 'TC', input: 'sep', output: 'sep' };
+export function defaultPlan(layer: WinogradLayer): WinogradPlan {
+  return { tile: layer.h <= 14 && layer.w <= 14 ? 2 : 4, orientation: 'TC', input: 'sep', output: 'sep' };
 }
 
 /** The transform matrices of F(m×m, 3×3), as in Lavin & Gray (interpolation points 0, ±1, ±2, ∞). */

@@ -152,6 +152,17 @@ describe('winogradRewrite: what it leaves alone', () => {
     expect(JSON.stringify(graph.nodes)).toBe(before);
     expect(graph.nodes.length).toBe(n);
   });
+
+  it('the default plan: F(4×4) above 14×14, F(2×2) (2.25× smaller kernels) at 14×14 and below', () => {
+    // α² tile positions of the transformed kernel U, the kernel-transform Gemm's output rows.
+    const positions = (H: number, W = H) => {
+      const g = winogradRewrite(layer(16, 16, H, W).graph);
+      const gemm = g.nodes.find((node) => node.op === 'Gemm')!;
+      return g.values.get(gemm.outputs[0]!)!.shape[0];
+    };
+    expect([positions(56), positions(28), positions(15), positions(14, 28)]).toEqual([36, 36, 36, 36]);
+    expect([positions(14), positions(7), positions(14, 10)]).toEqual([16, 16, 16]);
+  });
 });
 
 // ---- whole network and gradients on TINY_VGG ----
