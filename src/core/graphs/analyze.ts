@@ -63,8 +63,9 @@ export interface AnalyzeGraphOptions {
    */
   camShortcut?: boolean;
   /**
-   * Forward-only dense layers on int8 weights as integer products, x split per frame into two 8-bit
-   * rows (src/core/onnx/integer-dense.ts): fc1 without its two fp32 copies. The engine turns it on for WASM.
+   * Dense layers on int8 weights as integer products, x split per frame into two 8-bit
+   * rows (src/core/onnx/integer-dense.ts): the dense kernels, forward and backward, without fp32 copies.
+   * The engine turns it on for WASM.
    */
   integerDense?: boolean;
 }

@@ -1,7 +1,7 @@
 /**
  * Dense layers on int8 weights as integer products (src/core/onnx/integer-dense.ts): within the
- * two-row split's error bound of the dequantized Gemm, which Gemms it takes, and the live graph it
- * makes of an int8 bundle (fc1 integer, the kernels the backward reads left in fp32).
+ * two-row split's error bound of the dequantized Gemm (forward x·Wᵀ and backward dz·W), which readers
+ * it takes, and the live graph it makes of an int8 bundle (no fp32 dense kernel left).
  */
 import { describe, expect, it } from 'vitest';
 import { buildBundle } from '../../../src/core/bundle/build';
@@ -98,17 +98,51 @@ describe('integer dense layers', () => {
     for (let n = 0; n < N; n++) expect(Math.abs(got[n]! - want[n]!)).toBeLessThanOrEqual(bound(x, n));
   });
 
-  it('leaves a kernel that another node also reads (a backward Gemm) in fp32', () => {
+  it('takes the backward product dz·W of the same kernel too, within its own split bound', async () => {
+    const { g, z } = denseGraph();
+    const b = new GraphBuilder(g);
+    const w = g.nodes.find((n) => n.op === 'DequantizeLinear')!.outputs[0]!;
+    const dx = b.output(b.gemm(b.input('dz', 'float32', [1, N]), w)); // dz·W, as the gradient generator emits
+    const rewritten = integerDenseRewrite(b.graph);
+    expect(ops(rewritten).filter((o) => o === 'MatMulInteger')).toHaveLength(2);
+    expect(ops(rewritten)).not.toContain('DequantizeLinear');
+    const x = normal(mulberry32(4), K, 2);
+    const dz = normal(mulberry32(5), N, 1).map((v, i) => (i % 5 === 0 ? v * 30 : v));
+    const out = await (await compile(rewritten)).run({ x, dz });
+    for (let n = 0; n < N; n++) expect(Math.abs(out[z]![n]! - reference(x)[n]!)).toBeLessThanOrEqual(bound(x, n));
+    // dx_k = Σ_n dz_n·s_n·Q_nk; the split is of dz ⊙ s: |Δ| ≤ s₂/2·Σ_n |Q_nk| + rounding.
+    const ds = Array.from(dz, (v, n) => v * scale[n]!);
+    const s2 = Math.max(...ds.map(Math.abs)) / 127 / 254;
+    for (let k = 0; k < K; k++) {
+      let want = 0;
+      let l1 = 0;
+      for (let n = 0; n < N; n++) {
+        want += ds[n]! * Q[n * K + k]!;
+        l1 += Math.abs(Q[n * K + k]!);
+      }
+      expect(Math.abs(out[dx]![k]! - want)).toBeLessThanOrEqual((s2 / 2) * l1 + 1e-5 * (1 + Math.abs(want)));
+    }
+  });
+
+  it('gathers rows of the int8 kernel for a row Gather, and leaves a kernel with any other reader in fp32', async () => {
     const { g } = denseGraph();
     const b = new GraphBuilder(g);
     const w = g.nodes.find((n) => n.op === 'DequantizeLinear')!.outputs[0]!;
-    b.output(b.gemm(b.input('dz', 'float32', [1, N]), w)); // dz·W, as the gradient generator emits
+    const idx = b.constant({ dtype: 'int64', dims: [2], data: BigInt64Array.of(3n, 17n) }, 'idx');
+    const rows = b.output(b.gather(w, idx, 0));
     const rewritten = integerDenseRewrite(b.graph);
-    expect(ops(rewritten)).not.toContain('MatMulInteger');
-    expect(ops(rewritten)).toEqual(ops(b.graph));
+    expect(ops(rewritten)).not.toContain('DequantizeLinear');
+    const got = (await (await compile(rewritten)).run({ x: new Float32Array(K) }))[rows]!;
+    const want = [3, 17].flatMap((n) => Array.from({ length: K }, (_, k) => scale[n]! * Q[n * K + k]!));
+    for (const [i, v] of want.entries()) expect(got[i]).toBeCloseTo(v, 6);
+
+    const c = new GraphBuilder(denseGraph().g);
+    const w2 = c.graph.nodes.find((n) => n.op === 'DequantizeLinear')!.outputs[0]!;
+    c.output(c.reduce('ReduceSum', w2, [1])); // e.g. row sums computed in the graph
+    expect(ops(integerDenseRewrite(c.graph))).toEqual(ops(c.graph));
   });
 
-  it('leaves fp32 kernels, transA, alpha ≠ 1 and an (in, out) kernel alone', () => {
+  it('leaves fp32 kernels, transA and alpha ≠ 1 alone', () => {
     const b = new GraphBuilder('others');
     const x = b.input('x', 'float32', [1, K]);
     const q = (dims: number[]) => b.constant({ dtype: 'int8', dims, data: new Int8Array(dims[0]! * dims[1]!) }, 'q');
@@ -116,7 +150,6 @@ describe('integer dense layers', () => {
     const f32 = b.constant({ dtype: 'float32', dims: [N, K], data: new Float32Array(N * K) }, 'w');
     b.output(b.gemm(x, f32, undefined, { transB: 1 }));
     b.output(b.gemm(x, b.dequantizeLinear(q([N, K]), s(N), undefined, 0), undefined, { transB: 1, alpha: 2 }));
-    b.output(b.gemm(x, b.dequantizeLinear(q([K, N]), s(K), undefined, 0)));
     const xt = b.input('xt', 'float32', [K, 1]);
     b.output(b.gemm(xt, b.dequantizeLinear(q([N, K]), s(N), undefined, 0), undefined, { transA: 1, transB: 1 }));
     expect(ops(integerDenseRewrite(b.graph))).toEqual(ops(b.graph));
@@ -124,7 +157,7 @@ describe('integer dense layers', () => {
 });
 
 describe('the live graph of an int8 bundle with integerDense', () => {
-  it('runs fc1 (forward only) as integer products; fc2 and predictions, which the backward reads, stay fp32', async () => {
+  it('runs fc1, fc2 and predictions as integer products, forward and backward, with no fp32 kernel', async () => {
     const cfg = { ...TINY_VGG, inputSize: 96 };
     const bundle = await buildBundle({
       id: 'int',
@@ -146,9 +179,10 @@ describe('the live graph of an int8 bundle with integerDense', () => {
     const kernelsOf = (g: Graph, op: string) =>
       g.nodes.filter((n) => n.op === op).map((n) => n.inputs[0]!.split('/')[0]!.replace(/_.*$/, ''));
     expect(new Set(kernelsOf(plain, 'DequantizeLinear'))).toEqual(new Set(['fc1', 'fc2', 'predictions']));
-    expect(new Set(kernelsOf(integer, 'DequantizeLinear'))).toEqual(new Set(['fc2', 'predictions']));
+    expect(kernelsOf(integer, 'DequantizeLinear')).toEqual([]);
     const fc1Blocks = plain.nodes.filter((n) => n.op === 'DequantizeLinear' && n.inputs[0]!.startsWith('fc1/')).length;
     expect(fc1Blocks).toBeGreaterThan(1);
-    expect(ops(integer).filter((o) => o === 'MatMulInteger')).toHaveLength(fc1Blocks);
+    // fc1's blocks; fc2 forward and Grad-CAM's product through it; predictions forward (its class row: a Gather).
+    expect(ops(integer).filter((o) => o === 'MatMulInteger')).toHaveLength(fc1Blocks + 3);
   });
 });
