@@ -131,7 +131,8 @@ function kernelElements(graph: Graph, conv: Node): number {
 
 /**
  * Kernel elements per piece for the Winograd conv bases: one 512→512 3×3 conv (2.36 M; its F(4×4)
- * kernels are 38 MB in fp32). VGG16's base becomes seven pieces: blocks 1–3, then one per conv.
+ * kernels are 38 MB in fp32, block5's F(2×2) ones 17 MB). VGG16's base becomes seven pieces: blocks
+ * 1–3, then one per conv.
  */
 export const PIECE_WEIGHTS = 2_400_000;
 
