@@ -117,18 +117,34 @@ export class Engine implements EngineApi {
   async init(options: { device?: Device | 'auto'; threads?: number } = {}): Promise<BackendInfo> {
     const wantGpu = (options.device ?? 'auto') !== 'wasm';
     const adapter = wantGpu && (await this.host.hasWebGpu?.()) === true;
-    const gpu = adapter && ((await this.host.loadRuntime?.('webgpu')) ?? 'webgpu') === 'webgpu';
-    if (!gpu) await this.host.loadRuntime?.('wasm');
+    const { device, fallbackReason } = await this.runtime(wantGpu, adapter);
     const max = this.host.maxThreads?.() ?? 1;
     const threads = Math.max(1, Math.min(options.threads ?? max, max));
     ort.env.wasm.numThreads = threads;
     // Read by onnxruntime once, when its first session starts the WASM instance.
     if (this.host.runtimeBinary && !ort.env.wasm.wasmBinary) ort.env.wasm.wasmBinary = await this.host.runtimeBinary();
-    this.backend = { device: gpu ? 'webgpu' : 'wasm', threads };
-    if (wantGpu && !adapter) this.backend.fallbackReason = 'no WebGPU adapter: running on WASM-SIMD';
-    else if (adapter && !gpu)
-      this.backend.fallbackReason = 'this engine started on WASM: reload the page to use WebGPU';
+    this.backend = { device, threads, ...(fallbackReason && { fallbackReason }) };
     return this.backend;
+  }
+
+  /** Has the host load the runtime build for the device (EngineHost.loadRuntime); says why not WebGPU when it was wanted. */
+  private async runtime(wantGpu: boolean, adapter: boolean): Promise<{ device: Device; fallbackReason?: string }> {
+    const load = this.host.loadRuntime ?? (async (d: Device) => d);
+    if (!adapter) {
+      await load('wasm');
+      return { device: 'wasm', ...(wantGpu && { fallbackReason: 'no WebGPU adapter: running on WASM-SIMD' }) };
+    }
+    try {
+      if ((await load('webgpu')) === 'webgpu') return { device: 'webgpu' };
+      return {
+        device: await load('wasm'),
+        fallbackReason: 'this engine started on WASM: reload the page to use WebGPU',
+      };
+    } catch (e) {
+      await load('wasm');
+      const why = e instanceof Error ? e.message : String(e);
+      return { device: 'wasm', fallbackReason: `the WebGPU runtime did not load (${why}): running on WASM-SIMD` };
+    }
   }
 
   async loadModel(id: string, onProgress?: ProgressFn): Promise<ModelInfo> {

@@ -22,12 +22,15 @@ export let env: typeof Ort.env;
 
 let loaded: Promise<OrtBuild> | undefined;
 
-/** Loads `build` unless one is loaded already; resolves with the build that is. */
+/** Loads `build` unless one is loaded already; resolves with the build that is. A failed load can be retried (or the other build tried). */
 export function loadOrt(build: OrtBuild): Promise<OrtBuild> {
   loaded ??= (async () => {
     const m = build === 'wasm' ? await import('onnxruntime-web/wasm') : await import('onnxruntime-web-jsep');
     ({ Tensor, InferenceSession, env } = m);
     return build;
-  })();
+  })().catch((e: unknown) => {
+    loaded = undefined;
+    throw e;
+  });
   return loaded;
 }

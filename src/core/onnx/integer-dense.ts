@@ -38,17 +38,28 @@ import { withoutNodes } from './ir';
 const attrIs = (n: Node, name: string, want: number, fallback: number) =>
   ((n.attrs[name]?.value as number | undefined) ?? fallback) === want;
 
+/** The int8 kernel Q (rows, cols) and its scale (per row, or one) behind a DequantizeLinear. */
+interface Kernel {
+  dq: Node;
+  q: string;
+  scale: string;
+  perRow: boolean;
+}
+
+/** How one reader of a dequantized kernel W is rewritten. */
+type Plan = Kernel & { w: string } & (
+    | { kind: 'gather'; indices: string } // rows of W
+    | { kind: 'product'; x: string; transB: boolean } // x·Wᵀ (transB) or x·W
+  );
+
 export function integerDenseRewrite(graph: Graph): Graph {
   const out = withoutNodes(graph);
   const b = new GraphBuilder(out);
   const producer = new Map(graph.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
   /** x → its two-row split, made once. */
   const quantized = new Map<string, Split>();
-  const dropped = new Set<Node>();
 
-  type Plan = NonNullable<ReturnType<typeof eligible>>;
-  /** The int8 kernel Q and its row scale behind `w`, when `w` is such a dequantized kernel. */
-  const kernel = (w: string) => {
+  const kernel = (w: string): Kernel | undefined => {
     const dq = producer.get(w);
     if (dq?.op !== 'DequantizeLinear' || dq.inputs.length > 2) return undefined;
     const [q, scale] = dq.inputs as [string, string];
@@ -58,17 +69,18 @@ export function integerDenseRewrite(graph: Graph): Graph {
     if (!perRow && scaleDims.reduce((p, d) => p * d, 1) !== 1) return undefined;
     return { dq, q, scale, perRow };
   };
-  const eligible = (n: Node) => {
+  const eligible = (n: Node): Plan | undefined => {
     if (n.op === 'Gather' && attrIs(n, 'axis', 0, 0)) {
-      const k = kernel(n.inputs[0]!);
-      return k && { ...k, w: n.inputs[0]!, gather: n.inputs[1]!, x: '', transB: false };
+      const [w, indices] = n.inputs as [string, string];
+      const k = kernel(w);
+      return k && { ...k, w, kind: 'gather', indices };
     }
     if (n.op !== 'Gemm' || !attrIs(n, 'transA', 0, 0)) return undefined;
     if (!attrIs(n, 'alpha', 1, 1) || !attrIs(n, 'beta', 1, 1)) return undefined;
     const [x, w] = n.inputs as [string, string];
     const k = kernel(w);
     if (!k || b.dtype(x) !== 'float32' || b.shape(x).length !== 2) return undefined;
-    return { ...k, w, gather: '', x, transB: attrIs(n, 'transB', 1, 0) };
+    return { ...k, w, kind: 'product', x, transB: attrIs(n, 'transB', 1, 0) };
   };
   const candidates = new Map(graph.nodes.map((n) => [n, eligible(n)] as const));
   // A kernel goes integer only if every reader of its fp32 form is such a Gemm or a row Gather (fc2:
@@ -76,10 +88,34 @@ export function integerDenseRewrite(graph: Graph): Graph {
   const allEligible = (w: string) => graph.nodes.every((n) => !n.inputs.includes(w) || candidates.get(n)?.w === w);
   const plans = new Map<Node, Plan>();
   for (const [n, p] of candidates) if (p && allEligible(p.w)) plans.set(n, p);
-  for (const p of plans.values()) {
-    dropped.add(p.dq);
-    out.values.delete(p.dq.outputs[0]!);
-  }
+  const dropped = new Set([...plans.values()].map((p) => p.dq));
+  for (const dq of dropped) out.values.delete(dq.outputs[0]!);
+
+  /** x·Wᵀ = (x·Qᵀ) ⊙ s, the scale on the result's columns; x·W = (x ⊙ s)·Q, the scale on x's. */
+  const product = (p: Plan & { kind: 'product' }): string => {
+    const key = p.transB ? p.x : `${p.x} ⊙ ${p.scale}`;
+    let split = quantized.get(key);
+    if (!split) quantized.set(key, (split = splitTwice(b, p.transB ? p.x : b.mul(p.x, p.scale))));
+    const { q, s1, s2 } = split;
+    const [m] = b.staticShape(p.x) as [number];
+    const [rowsQ, colsQ] = b.staticShape(p.q) as [number, number];
+    const [kernelB, n] = p.transB ? [b.transpose(p.q, [1, 0]), rowsQ] : [p.q, colsQ];
+    const acc = b.cast(
+      b.node('MatMulInteger', [q, kernelB, b.constant(ZERO_POINT, 'zero_point')], {}, [
+        { dtype: 'int32', shape: [2 * m, n] },
+      ])[0]!,
+      'float32',
+    );
+    const rows = (from: number, s: string) => b.mul(b.slice(acc, [from], [from + m], [0]), s);
+    const sum = b.add(rows(0, s1), rows(m, s2));
+    return p.transB ? b.mul(sum, p.scale) : sum;
+  };
+  /** Rows of W: rows of Q, each times its scale. */
+  const gatherRows = (p: Plan & { kind: 'gather' }): string => {
+    const rows = b.cast(b.gather(p.q, p.indices, 0), 'float32');
+    const rank = b.shape(p.indices).length;
+    return b.mul(rows, p.perRow ? b.unsqueeze(b.gather(p.scale, p.indices, 0), [rank]) : p.scale);
+  };
 
   for (const node of graph.nodes) {
     if (dropped.has(node)) continue;
@@ -88,44 +124,12 @@ export function integerDenseRewrite(graph: Graph): Graph {
       out.nodes.push({ ...node, inputs: [...node.inputs], outputs: [...node.outputs] });
       continue;
     }
-    if (p.gather) {
-      // Rows of W = rows of Q, each times its scale.
-      const rows = b.cast(b.gather(p.q, p.gather, 0), 'float32');
-      const rank = b.shape(p.gather).length;
-      const scale = p.perRow ? b.unsqueeze(b.gather(p.scale, p.gather, 0), [rank]) : p.scale;
-      out.nodes.push({
-        op: 'Mul',
-        inputs: [rows, scale],
-        outputs: [node.outputs[0]!],
-        attrs: {},
-        name: `${node.name}_int8`,
-      });
-      continue;
-    }
-    // transB: z = x·Wᵀ = (x·Qᵀ) ⊙ s, the scale on z's columns. Not: z = x·W = (x ⊙ s)·Q, on x's.
-    const key = p.transB ? p.x : `${p.x} ⊙ ${p.scale}`;
-    let split = quantized.get(key);
-    if (!split) quantized.set(key, (split = splitTwice(b, p.transB ? p.x : b.mul(p.x, p.scale))));
-    const { q, s1, s2 } = split;
-    const [m] = b.staticShape(p.x) as [number];
-    const [rowsQ, colsQ] = b.staticShape(p.q) as [number, number];
-    const acc = b.cast(
-      b.node(
-        'MatMulInteger',
-        [q, p.transB ? b.transpose(p.q, [1, 0]) : p.q, b.constant(ZERO_POINT, 'zero_point')],
-        {},
-        [{ dtype: 'int32', shape: [2 * m, p.transB ? rowsQ : colsQ] }],
-      )[0]!,
-      'float32',
-    );
-    const rows = (from: number, s: string) => b.mul(b.slice(acc, [from], [from + m], [0]), s);
-    const sum = b.add(rows(0, s1), rows(m, s2));
-    const scaled = p.transB ? b.mul(sum, p.scale) : sum;
-    const bias = node.inputs[2];
+    const value = p.kind === 'gather' ? gatherRows(p) : product(p);
+    const bias = p.kind === 'product' ? node.inputs[2] : undefined;
     const z = node.outputs[0]!;
     out.nodes.push({
       op: bias ? 'Add' : 'Identity',
-      inputs: bias ? [scaled, bias] : [scaled],
+      inputs: bias ? [value, bias] : [value],
       outputs: [z],
       attrs: {},
       name: `${node.name ?? z}_int8`,

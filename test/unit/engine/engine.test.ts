@@ -52,6 +52,23 @@ describe('Engine', () => {
     expect(await both.init()).toEqual({ device: 'webgpu', threads: 1 });
     expect(await both.init({ device: 'wasm' })).toEqual({ device: 'wasm', threads: 1 });
     expect(asked).toEqual(['webgpu', 'wasm']);
+    asked.length = 0;
+    // A WebGPU build that fails to load (say, evicted from the cache offline): WASM, saying why.
+    const failing = new Engine({
+      store,
+      hasWebGpu: async () => true,
+      loadRuntime: async (d) => {
+        asked.push(d);
+        if (d === 'webgpu') throw new Error('Failed to fetch ort.min.mjs');
+        return d;
+      },
+    });
+    expect(await failing.init()).toEqual({
+      device: 'wasm',
+      threads: 1,
+      fallbackReason: 'the WebGPU runtime did not load (Failed to fetch ort.min.mjs): running on WASM-SIMD',
+    });
+    expect(asked).toEqual(['webgpu', 'wasm']);
   });
 
   it('refuses to analyze before a model is loaded, with a named error', async () => {
