@@ -622,6 +622,8 @@ async function coldRows(ctx: Ctx, b: Launched): Promise<void> {
 // ---------------------------------------------------------------- the real Engine: live frame, insight, training
 
 const ENGINE_MEMORY = 'peak RSS (VmHWM) of the renderer, Engine.loadModel + live frame (int8, WASM 2 threads)';
+const SAVER_MEMORY =
+  'peak RSS (VmHWM) of the renderer, Engine.loadModel + live frame, memory saver (int8, WASM 2 threads)';
 const TRAIN_MEMORY =
   "peak RSS (VmHWM) of the renderer, Engine.loadModel + the training rows + the classifier's live frames (int8, WASM 2 threads)";
 
@@ -629,10 +631,11 @@ const TRAIN_MEMORY =
 async function enginePage(
   ctx: Ctx,
   b: Launched,
+  lowMemory = false,
 ): Promise<{ page: Page; loadMs: number; note: string; frame: string; loadMemory: string }> {
   const { page } = await open(b, ctx.origin, '/', ctx.log);
   await resetPeaks(b.pid);
-  const r = await call(page, SESSION_MS, 'engineLoad', { id: ctx.bundles.int8.manifest.id, threads: 2 });
+  const r = await call(page, SESSION_MS, 'engineLoad', { id: ctx.bundles.int8.manifest.id, threads: 2, lowMemory });
   if (r.threads !== 2) throw new Error(`the engine runs ${r.threads} thread(s), not 2`);
   // Which step sets the peak: the renderer's peak and RSS as loadModel returns, before any frame.
   const top = (await renderers(b.pid))[0];
@@ -738,6 +741,40 @@ async function engineRows(ctx: Ctx, b: Launched, insight = true): Promise<void> 
   } catch (e) {
     ctx.log(`  failed: ${errText(e)}`);
     ctx.rows.push(failed(group, what, e));
+  } finally {
+    if (page) await call(page, STEP_MS, 'engineDispose').catch(() => undefined);
+    await closePage(page);
+  }
+}
+
+/**
+ * The Engine with its memory saver (Engine.init's lowMemory: plain convolutions, never the Winograd
+ * base), in a fresh page: the live frame and the renderer's peak, beside the rows above.
+ */
+async function saverRows(ctx: Ctx, b: Launched): Promise<void> {
+  const what = 'live frame, memory saver (plain convolutions)';
+  let page: Page | undefined;
+  try {
+    ctx.log(`chromium engine: ${what}`);
+    const e = await enginePage(ctx, b, true);
+    page = e.page;
+    const r = await call(page, runMs(ctx.runs + LIVE_WARMUP), 'engineAnalyze', { runs: ctx.runs, warmup: LIVE_WARMUP });
+    ctx.rows.push({
+      group: BROWSER.engine,
+      what,
+      stat: summarize(r.samples),
+      note: `after ${LIVE_WARMUP} warm-up frames (${r.warm.map((x) => Math.round(x)).join(', ')} ms); top-1 ${r.top[0]}; ${e.note}`,
+    });
+    await memoryRow(
+      ctx,
+      b,
+      SAVER_MEMORY,
+      `from the page's start (peaks reset): loadModel (${e.loadMemory}), then the live frames`,
+      { mb: 600 },
+      page,
+    );
+  } catch (err) {
+    ctx.rows.push(failed(BROWSER.engine, what, err));
   } finally {
     if (page) await call(page, STEP_MS, 'engineDispose').catch(() => undefined);
     await closePage(page);
@@ -905,6 +942,7 @@ async function wasmBrowser(ctx: Ctx, only: BrowserPart): Promise<void> {
     // Stores the int8 bundle in IndexedDB, which the Engine rows then load.
     await coldRows(ctx, b);
     await engineRows(ctx, b, only !== 'load');
+    await saverRows(ctx, b);
     if (only !== 'load') await trainingRows(ctx, b);
   } catch (e) {
     ctx.log(`chromium failed: ${errText(e)}`);

@@ -32,6 +32,7 @@ import type {
   DownloadRequest,
   EngineApi,
   FrameInput,
+  InitOptions,
   ModelInfo,
   PartName,
   ProgressFn,
@@ -65,6 +66,8 @@ export interface EngineHost {
   hasWebGpu?: () => Promise<boolean>;
   /** Threads the host can run (1 unless cross-origin isolated in a browser). */
   maxThreads?: () => number;
+  /** The device's memory in GB as the browser reports it (`navigator.deviceMemory`), if it does. */
+  deviceMemoryGb?: () => number | undefined;
   /**
    * Makes onnxruntime-web ready for `device` before the first session and answers the device it can
    * serve (the worker loads the build the device needs, ort.ts; one already on the WASM-only build
@@ -105,6 +108,13 @@ interface Loaded {
 
 const now = () => performance.now();
 
+/**
+ * At most this much device memory (GB, `navigator.deviceMemory`: 0.25 … 8), the memory saver is on by
+ * default: the live view's renderer peaks at ≈ 0.95 GB with the Winograd base on the 2-core test host,
+ * which a 2 GB phone's browser may not grant a tab.
+ */
+export const LOW_MEMORY_GB = 2;
+
 export class Engine implements EngineApi {
   private backend: BackendInfo | undefined;
   private model: Loaded | undefined;
@@ -114,7 +124,7 @@ export class Engine implements EngineApi {
 
   constructor(private readonly host: EngineHost) {}
 
-  async init(options: { device?: Device | 'auto'; threads?: number } = {}): Promise<BackendInfo> {
+  async init(options: InitOptions = {}): Promise<BackendInfo> {
     const wantGpu = (options.device ?? 'auto') !== 'wasm';
     const adapter = wantGpu && (await this.host.hasWebGpu?.()) === true;
     const { device, fallbackReason } = await this.runtime(wantGpu, adapter);
@@ -123,8 +133,14 @@ export class Engine implements EngineApi {
     ort.env.wasm.numThreads = threads;
     // Read by onnxruntime once, when its first session starts the WASM instance.
     if (this.host.runtimeBinary && !ort.env.wasm.wasmBinary) ort.env.wasm.wasmBinary = await this.host.runtimeBinary();
-    this.backend = { device, threads, ...(fallbackReason && { fallbackReason }) };
+    const lowMemory = options.lowMemory ?? (this.host.deviceMemoryGb?.() ?? Infinity) <= LOW_MEMORY_GB;
+    this.backend = { device, threads, ...(fallbackReason && { fallbackReason }), ...(lowMemory && { lowMemory }) };
     return this.backend;
+  }
+
+  /** Whether convolutions run as Winograd: on WASM (WebGPU's conv shaders gain nothing from it), unless saving memory. */
+  private winograd(): boolean {
+    return (this.backend?.device ?? 'wasm') === 'wasm' && !this.backend?.lowMemory;
   }
 
   /** Has the host load the runtime build for the device (EngineHost.loadRuntime); says why not WebGPU when it was wanted. */
@@ -167,7 +183,7 @@ export class Engine implements EngineApi {
           }),
           open,
           files,
-          backend.device === 'wasm' ? (g) => externalData(store, id, manifest, g) : undefined,
+          this.winograd() ? (g) => externalData(store, id, manifest, g) : undefined,
         )
       : undefined;
     await this.model?.session?.release();
@@ -183,7 +199,7 @@ export class Engine implements EngineApi {
       labels,
       weights: (b) => weightRefs(b, manifest, parts),
       open: async (g) => graphSession(await open(g, await externalData(store, id, manifest, g))),
-      winograd: backend.device === 'wasm',
+      winograd: this.winograd(),
       // The live graph is explain's default graph: shared, not built twice.
       preset: session ? { [camKey('gradcam', 'block5_conv3')]: graphSession(session, false) } : {},
     });
@@ -344,7 +360,7 @@ export class Engine implements EngineApi {
       buildLiveGraphs(p.graph),
       sessionOpener(device, manifest),
       p.files,
-      device === 'wasm' ? (g) => externalData(store, manifest.id, manifest, g) : undefined,
+      this.winograd() ? (g) => externalData(store, manifest.id, manifest, g) : undefined,
     );
     await this.custom?.session.release();
     this.custom = { manifest, labels: p.info.classes, session, size: p.info.inputSize, bytes: bytes.slice() };
@@ -364,7 +380,7 @@ export class Engine implements EngineApi {
     this.trainingService ??= new TrainingService(
       ortRuntime(EXECUTION_PROVIDERS[this.backend?.device ?? 'wasm']),
       this.host.featureCache,
-      () => (this.backend?.device ?? 'wasm') === 'wasm',
+      () => this.winograd(),
     );
     return this.trainingService;
   }

@@ -153,6 +153,8 @@ const engine = new WorkerEngine({
   toRgba,
   hasWebGpu,
   maxThreads,
+  // Chromium's coarse device memory (0.25 … 8 GB); other browsers report none.
+  deviceMemoryGb: () => (self.navigator as WorkerNavigator & { deviceMemory?: number }).deviceMemory,
   loadRuntime,
   runtimeBinary: () => fetchRuntimeBinary(ortDir, build),
   // Training features survive reloads in their own database (the page keeps photos and checkpoints).

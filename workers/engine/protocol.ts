@@ -37,6 +37,19 @@ export interface BackendInfo {
   threads: number;
   /** Why the preferred device was not used, if it was not. */
   fallbackReason?: string;
+  /**
+   * Memory saver (WASM): plain convolutions, never the Winograd base, whose kernels and their build
+   * cost about 250 MB more; frames take about twice as long. On when asked for, or by default when
+   * the device reports at most LOW_MEMORY_GB of memory (`navigator.deviceMemory`).
+   */
+  lowMemory?: boolean;
+}
+
+/** `init`'s options: the device (auto: WebGPU if an adapter exists), threads, and the memory saver (BackendInfo.lowMemory). */
+export interface InitOptions {
+  device?: Device | 'auto';
+  threads?: number;
+  lowMemory?: boolean;
 }
 
 export type { PartName, Quantization, WeightSource } from '../../src/core/bundle/manifest';
@@ -170,8 +183,8 @@ export interface DownloadRequest {
 }
 
 export interface EngineApi {
-  /** Pick the device (auto: WebGPU if an adapter exists, else WASM) and thread count. */
-  init(options?: { device?: Device | 'auto'; threads?: number }): Promise<BackendInfo>;
+  /** Pick the device (auto: WebGPU if an adapter exists, else WASM), thread count and memory saver. */
+  init(options?: InitOptions): Promise<BackendInfo>;
   /** Load (and verify) a model bundle from the host's store; builds the live graph once. */
   loadModel(id: string, onProgress?: ProgressFn): Promise<ModelInfo>;
   /** ONE session run: top-5, target class, Grad-CAM heatmap and timings for a frame. */

@@ -6,6 +6,7 @@
  */
 import * as Comlink from 'comlink';
 import type {
+  InitOptions,
   AnalyzeOptions,
   AnalyzeResult,
   BackendInfo,
@@ -24,7 +25,7 @@ export interface WorkerLike extends Comlink.Endpoint {
   terminate(): void;
 }
 
-export type InitOptions = { device?: Device | 'auto'; threads?: number };
+export type { InitOptions };
 
 /**
  * What the engine worker posts outside Comlink when its IndexedDB connection changes (mirrors DbEvent in

@@ -50,7 +50,7 @@ async function keepCheckpoint(state: TrainState): Promise<void> {
   checkpoints.ms += performance.now() - t;
 }
 
-/** Engine.init (WASM, `threads`) and loadModel from IndexedDB, timed in the page. */
+/** Engine.init (WASM, `threads`, memory saver off unless asked) and loadModel from IndexedDB, timed in the page. */
 export async function engineLoad(r: EngineLoadRequest): Promise<EngineLoadResult> {
   const t0 = performance.now();
   engine = new Engine({
@@ -60,7 +60,7 @@ export async function engineLoad(r: EngineLoadRequest): Promise<EngineLoadResult
     runtimeBinary,
     onTrainCheckpoint: keepCheckpoint,
   });
-  const backend = await engine.init({ device: 'wasm', threads: r.threads });
+  const backend = await engine.init({ device: 'wasm', threads: r.threads, lowMemory: r.lowMemory ?? false });
   const phases: Record<string, number> = {};
   await engine.loadModel(r.id, (p) => (phases[p.phase] = performance.now() - t0));
   return { ms: performance.now() - t0, threads: backend.threads, phases, wasmMb: wasmMemoryMb() };

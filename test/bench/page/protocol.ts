@@ -133,6 +133,8 @@ export interface EngineLoadRequest {
   /** The bundle's id in IndexedDB (stored by `store`). */
   id: string;
   threads: number;
+  /** Engine.init's memory saver (plain convolutions). */
+  lowMemory?: boolean;
 }
 
 export interface EngineLoadResult {

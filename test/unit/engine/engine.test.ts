@@ -3,7 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildBundle } from '../../../src/core/bundle/build';
 import { demoWeights } from '../../../src/core/vgg16/demo';
 import { TINY_VGG } from '../../../src/core/vgg16/spec';
-import { Engine } from '../../../workers/engine/engine';
+import type { BundleStore } from '../../../src/core/bundle/manifest';
+import { Engine, LOW_MEMORY_GB } from '../../../workers/engine/engine';
 import { MemoryStore } from '../../helpers/memory-store';
 
 const frame = (w: number, h: number, f: (x: number, y: number) => [number, number, number]) => {
@@ -69,6 +70,38 @@ describe('Engine', () => {
       fallbackReason: 'the WebGPU runtime did not load (Failed to fetch ort.min.mjs): running on WASM-SIMD',
     });
     expect(asked).toEqual(['webgpu', 'wasm']);
+  });
+
+  it('memory saver: on at ≤ LOW_MEMORY_GB or when asked; the live view then never builds the Winograd base', async () => {
+    const reads: string[] = [];
+    const counting: BundleStore = {
+      manifest: (id) => store.manifest(id),
+      shard: async (id, file) => (reads.push(file), store.shard(id, file)),
+    };
+    const photo = frame(40, 40, (x, y) => [x * 6, y * 6, (x * y) % 255]);
+    /** Shard reads during three frames (the Winograd build re-reads the base's), and the last frame. */
+    const frames = async (e: Engine) => {
+      await e.loadModel('caffe');
+      const before = reads.length;
+      for (let i = 0; i < 2; i++) await e.analyze(photo);
+      const last = await e.analyze(photo);
+      await e.dispose();
+      return { reads: reads.length - before, last };
+    };
+    const small = new Engine({ store: counting, deviceMemoryGb: () => LOW_MEMORY_GB });
+    expect((await small.init()).lowMemory).toBe(true);
+    const big = new Engine({ store: counting, deviceMemoryGb: () => 2 * LOW_MEMORY_GB });
+    expect((await big.init()).lowMemory).toBeUndefined();
+    const [saver, full] = [await frames(small), await frames(big)];
+    expect(saver.reads).toBe(0);
+    expect(full.reads).toBeGreaterThan(0);
+    // Plain and Winograd convolutions: the same answer.
+    expect(saver.last.top5.map((p) => p.index)).toEqual(full.last.top5.map((p) => p.index));
+    const diff = Math.max(...saver.last.heatmap.data.map((v, i) => Math.abs(v - full.last.heatmap.data[i]!)));
+    expect(diff).toBeLessThan(1e-3);
+    // Asked for, whatever the memory; no report of memory, no saver unless asked.
+    expect((await new Engine({ store, deviceMemoryGb: () => 8 }).init({ lowMemory: true })).lowMemory).toBe(true);
+    expect((await new Engine({ store }).init()).lowMemory).toBeUndefined();
   });
 
   it('refuses to analyze before a model is loaded, with a named error', async () => {
