@@ -10,7 +10,6 @@ import type {
   AnalyzeOptions,
   AnalyzeResult,
   BackendInfo,
-  Device,
   DownloadRequest,
   EngineApi,
   FrameInput,
