@@ -20,6 +20,9 @@ import type { Store } from './store';
 import { applyUpdate, watchForUpdate, type ContainerLike, type RegistrationLike } from './sw-update';
 import { TrainController } from './train/controller';
 
+/** The user's memory-saver choice ('on' | 'off'; absent: the engine decides from the device's memory). */
+export const MEMORY_SAVER_KEY = 'convlens:memory-saver';
+
 export type EngineLike = Pick<
   EngineBridge,
   | 'start'
@@ -34,6 +37,7 @@ export type EngineLike = Pick<
   | 'verifyModel'
   | 'importWeights'
   | 'restartNow'
+  | 'reconfigure'
   | 'request'
   | 'dispose'
 >;
@@ -100,6 +104,9 @@ export class Controller {
       onFailed: (err) => this.dispatch({ type: 'engine/failed', error: toAppError(err) }),
       onDbEvent: (event) => this.dbEvent(event),
     });
+    // The user's memory-saver choice, if any; otherwise the engine decides from the device's memory.
+    const saver = deps.settings.get(MEMORY_SAVER_KEY);
+    if (saver) this.bridge.reconfigure({ lowMemory: saver === 'on' });
     const feature: FeatureContext = {
       store: this.store,
       dispatch: this.dispatch,
@@ -308,6 +315,12 @@ export class Controller {
 
   restartEngine(): void {
     this.bridge.restartNow();
+  }
+
+  /** Turn the memory saver on or off (remembered): the engine restarts with it and reloads the model. */
+  setMemorySaver(on: boolean): void {
+    this.deps.settings.set(MEMORY_SAVER_KEY, on ? 'on' : 'off');
+    this.bridge.reconfigure({ lowMemory: on });
   }
 
   setOnline(online: boolean): void {

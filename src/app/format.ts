@@ -31,7 +31,7 @@ export function formatProgress(p: Progress): string {
   return `${amount} (${percent(p.done, p.total)} %)`;
 }
 
-/** The backend in words: device, fallback, threads and why only one (reliability.md row 9), the memory saver. */
+/** The backend in words: device, fallback, threads and why only one (reliability.md row 9). */
 export function describeBackend(backend: BackendInfo, isolated: boolean): string[] {
   const device = backend.device === 'webgpu' ? 'WebGPU' : backend.fallbackReason ? 'WebGPU unavailable: WASM' : 'WASM';
   const threads =
@@ -40,7 +40,7 @@ export function describeBackend(backend: BackendInfo, isolated: boolean): string
         ? '1 thread'
         : '1 thread: page not cross-origin isolated'
       : `${backend.threads} threads`;
-  return backend.lowMemory ? [device, threads, 'memory saver: plain convolutions'] : [device, threads];
+  return [device, threads];
 }
 
 /** "12.3 fps", or a dash before there is a rate. */

@@ -123,6 +123,24 @@ describe('the app on a host that sends COOP/COEP', () => {
     session.assertClean(origin);
   });
 
+  it('turns the memory saver on and off: the engine restarts with it, remembers it, and the live view runs on', async () => {
+    const toggle = async (on: boolean) => {
+      await page.click('[data-testid=memory-saver]');
+      await page.waitForSelector(`[data-testid=memory-saver][aria-pressed="${on}"]`, { timeout: 60_000 });
+      // Frames flow again after the restart and the model's reload.
+      const before = await page.$eval('[data-testid=ms]', (e) => e.textContent ?? '');
+      await page.waitForFunction(
+        (b) => document.querySelector('[data-testid=ms]')?.textContent !== b,
+        { timeout: 60_000 },
+        before,
+      );
+      expect(await page.evaluate(() => localStorage.getItem('convlens:memory-saver'))).toBe(on ? 'on' : 'off');
+    };
+    await toggle(true);
+    await toggle(false);
+    session.assertClean(origin);
+  });
+
   it.each([
     ['NotAllowedError', 'denied'],
     ['NotFoundError', 'not-found'],

@@ -214,15 +214,24 @@ export class EngineBridge {
     return this.call(fn, timeoutMs);
   }
 
+  /**
+   * Change the engine's init options (e.g. the memory saver). Before `start`, the first worker starts
+   * with them; after, the worker is restarted with them and reloads its model.
+   */
+  reconfigure(init: InitOptions): void {
+    this.initOptions = { ...this.initOptions, ...init };
+    if (this.gen) this.restartNow('settings changed');
+  }
+
   /** Start over after onFailed: a fresh worker with a fresh restart budget. */
-  restartNow(): void {
+  restartNow(reason = 'restarted by the user'): void {
     if (this.disposed) return;
     this.restarts = [];
     if (this.gen) {
-      this.restart('restarted by the user');
+      this.restart(reason);
       return;
     }
-    this.options.onRestart?.('restarted by the user');
+    this.options.onRestart?.(reason);
     this.gen = this.spawn();
     void this.reboot(this.gen);
   }

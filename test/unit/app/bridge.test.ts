@@ -324,6 +324,23 @@ describe('EngineBridge: restart after a crash', () => {
     expect(h.ready.at(-1)!.model?.id).toBe('m');
   });
 
+  it('reconfigure: before start the first worker gets the options; after, a new worker gets them and reloads the model', async () => {
+    const h = harness({ init: { threads: 2 } });
+    h.bridge.reconfigure({ lowMemory: true });
+    await h.bridge.start();
+    await h.bridge.loadModel('m');
+    expect(h.workers).toHaveLength(1);
+    expect(h.engines[0]!.initOptions).toEqual([{ threads: 2, lowMemory: true }]);
+
+    h.bridge.reconfigure({ lowMemory: false });
+    await settle();
+    expect(h.workers).toHaveLength(2);
+    expect(h.restarts).toEqual(['settings changed']);
+    expect(h.engines[1]!.initOptions).toEqual([{ threads: 2, lowMemory: false }]);
+    expect(h.engines[1]!.loads).toEqual(['m']);
+    expect(h.ready.at(-1)!.model?.id).toBe('m');
+  });
+
   it('keeps the engine when only the model fails to reload after a restart', async () => {
     const h = await started({}, (engine, i) => {
       if (i === 1) engine.loadError = named('ModelNotFoundError', 'vgg16-demo is not stored');

@@ -10,7 +10,7 @@ import { ModelScreen, type ModelScreenActions } from '../../../src/app/component
 import { Controller, type ControllerDeps, type EngineLike } from '../../../src/app/controller';
 import { DEMO_MODEL_ID, initialState, reducer, type Action, type AppState } from '../../../src/app/state';
 import { Store } from '../../../src/app/store';
-import type { AnalyzeResult, ModelInfo, StoredModel } from '../../../workers/engine/protocol';
+import type { AnalyzeResult, BackendInfo, ModelInfo, StoredModel } from '../../../workers/engine/protocol';
 
 const noop = () => {};
 const modelActions: ModelScreenActions = {
@@ -249,6 +249,7 @@ describe('Header and banners', () => {
         isolated: false,
         demoWeights: true,
         onView: noop,
+        onMemorySaver: noop,
       }),
     );
     expect(demo).toMatch(
@@ -263,10 +264,33 @@ describe('Header and banners', () => {
         isolated: true,
         demoWeights: false,
         onView: noop,
+        onMemorySaver: noop,
       }),
     );
     expect(real).toMatch(/>WebGPU · 4 threads</);
     expect(real).not.toContain('demo-badge');
+  });
+
+  it('offers the memory saver on WASM as a toggle that shows its state (WebGPU has no Winograd base to save)', () => {
+    const header = (backend: BackendInfo) =>
+      html(
+        h(Header, {
+          view: 'live',
+          canGoLive: true,
+          backend,
+          isolated: true,
+          demoWeights: false,
+          onView: noop,
+          onMemorySaver: noop,
+        }),
+      );
+    expect(header({ device: 'wasm', threads: 2 })).toMatch(
+      /<button[^>]*data-testid="memory-saver"[^>]*aria-pressed="false"/,
+    );
+    expect(header({ device: 'wasm', threads: 2, lowMemory: true })).toMatch(
+      /<button[^>]*data-testid="memory-saver"[^>]*aria-pressed="true"[^>]*>Memory saver</,
+    );
+    expect(header({ device: 'webgpu', threads: 2 })).not.toContain('memory-saver');
   });
 
   it('an error banner titles the error by name and keeps its message', () => {
@@ -290,7 +314,8 @@ describe('Header and banners', () => {
 describe('App', () => {
   function app(s: AppState): string {
     const engine = { dispose: noop } as unknown as EngineLike;
-    const deps = { store: new Store(s), createBridge: () => engine } as unknown as ControllerDeps;
+    const settings = { get: () => undefined, set: noop };
+    const deps = { store: new Store(s), createBridge: () => engine, settings } as unknown as ControllerDeps;
     return html(h(App, { controller: new Controller(deps) }));
   }
 

@@ -4,6 +4,7 @@ import type { GrabberOptions } from '../../../src/app/camera/grabber';
 import type { Facing } from '../../../src/app/camera/session';
 import {
   Controller,
+  MEMORY_SAVER_KEY,
   type BridgeCallbacks,
   type ControllerDeps,
   type EngineLike,
@@ -104,6 +105,10 @@ class FakeEngine implements EngineLike {
   restartNow() {
     this.restarts++;
   }
+  readonly reconfigured: { lowMemory?: boolean }[] = [];
+  reconfigure(init: { lowMemory?: boolean }) {
+    this.reconfigured.push(init);
+  }
   /** Feature calls (training, insight) are scripted by their own tests. */
   request<T>(): Promise<T> {
     return Promise.reject(new Error('no engine call scripted'));
@@ -127,7 +132,7 @@ class FakeVideo implements VideoLike {
   }
 }
 
-function setup(opts: { online?: boolean; lastModel?: string; cameraError?: Error } = {}) {
+function setup(opts: { online?: boolean; lastModel?: string; cameraError?: Error; saver?: string } = {}) {
   const engine = new FakeEngine();
   const store = new Store(initialState({ online: opts.online ?? true }));
   const opened: { facing: Facing; relaxed: boolean }[] = [];
@@ -136,6 +141,7 @@ function setup(opts: { online?: boolean; lastModel?: string; cameraError?: Error
   let grabber: GrabberOptions | undefined;
   const persisted: number[] = [];
   const settings = new Map<string, string>(opts.lastModel ? [['convlens:last-model', opts.lastModel]] : []);
+  if (opts.saver) settings.set(MEMORY_SAVER_KEY, opts.saver);
   const deps: ControllerDeps = {
     store,
     createBridge: (callbacks) => {
@@ -188,6 +194,25 @@ async function ready(t: ReturnType<typeof setup>) {
   t.engine.callbacks.onReady!({ device: 'wasm', threads: 2 }, undefined);
   await settle();
 }
+
+describe('Controller: the memory saver', () => {
+  it('leaves the choice to the engine until the user makes one, then remembers it and restarts the engine with it', async () => {
+    const t = setup();
+    await ready(t);
+    expect(t.engine.reconfigured).toEqual([]);
+    t.controller.setMemorySaver(true);
+    expect(t.engine.reconfigured).toEqual([{ lowMemory: true }]);
+    expect(t.settings.get(MEMORY_SAVER_KEY)).toBe('on');
+    t.controller.setMemorySaver(false);
+    expect(t.engine.reconfigured).toEqual([{ lowMemory: true }, { lowMemory: false }]);
+    expect(t.settings.get(MEMORY_SAVER_KEY)).toBe('off');
+  });
+
+  it('starts the engine with the remembered choice', () => {
+    expect(setup({ saver: 'on' }).engine.reconfigured).toEqual([{ lowMemory: true }]);
+    expect(setup({ saver: 'off' }).engine.reconfigured).toEqual([{ lowMemory: false }]);
+  });
+});
 
 describe('Controller: start-up', () => {
   it('reads the library and the demo size, and shows the model screen when nothing is stored', async () => {

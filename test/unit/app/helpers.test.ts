@@ -44,7 +44,7 @@ describe('format', () => {
     expect(formatProgress({ phase: 'verify', done: 2, total: 5 })).toBe('2 of 5 (40 %)');
   });
 
-  it('describes the backend, saying why there is one thread and why not WebGPU, and the memory saver', () => {
+  it('describes the backend, saying why there is one thread and why not WebGPU', () => {
     expect(describeBackend({ device: 'webgpu', threads: 4 }, true)).toEqual(['WebGPU', '4 threads']);
     expect(describeBackend({ device: 'wasm', threads: 1, fallbackReason: 'no adapter' }, false)).toEqual([
       'WebGPU unavailable: WASM',
@@ -52,11 +52,6 @@ describe('format', () => {
     ]);
     expect(describeBackend({ device: 'wasm', threads: 1 }, true)).toEqual(['WASM', '1 thread']);
     expect(describeBackend({ device: 'wasm', threads: 2 }, true)).toEqual(['WASM', '2 threads']);
-    expect(describeBackend({ device: 'wasm', threads: 2, lowMemory: true }, true)).toEqual([
-      'WASM',
-      '2 threads',
-      'memory saver: plain convolutions',
-    ]);
   });
 
   it('fps, ms and probabilities', () => {

@@ -133,6 +133,7 @@ export function App({ controller, reload = () => location.reload() }: AppProps) 
         isolated={state.engine.isolated}
         demoWeights={selectDemoWeights(state)}
         onView={(view) => controller.showView(view)}
+        onMemorySaver={(on) => controller.setMemorySaver(on)}
       />
       {selectShowUpdate(state) || state.update === 'applying' ? (
         <UpdatePrompt

@@ -17,9 +17,11 @@ export interface HeaderProps {
   isolated: boolean;
   demoWeights: boolean;
   onView(view: View): void;
+  /** Turn the memory saver (BackendInfo.lowMemory) on or off; the toggle shows on WASM only. */
+  onMemorySaver(on: boolean): void;
 }
 
-export function Header({ view, canGoLive, backend, isolated, demoWeights, onView }: HeaderProps) {
+export function Header({ view, canGoLive, backend, isolated, demoWeights, onView, onMemorySaver }: HeaderProps) {
   return (
     <header class="header">
       <h1 class="title">convlens</h1>
@@ -40,6 +42,18 @@ export function Header({ view, canGoLive, backend, isolated, demoWeights, onView
       <p class="backend" data-testid="backend" title={backend?.fallbackReason}>
         {backend ? describeBackend(backend, isolated).join(' · ') : 'engine starting…'}
       </p>
+      {backend?.device === 'wasm' && (
+        <button
+          type="button"
+          class="memory-saver"
+          data-testid="memory-saver"
+          aria-pressed={!!backend.lowMemory}
+          title="Plain convolutions: about half the frame rate, about 270 MB less memory. The engine restarts."
+          onClick={() => onMemorySaver(!backend.lowMemory)}
+        >
+          Memory saver
+        </button>
+      )}
       {demoWeights && (
         <p
           class="badge badge-demo"
