@@ -650,6 +650,17 @@ async function enginePage(
   };
 }
 
+/** The renderer's peak through an Engine page's loadModel and live frames (goal: issue 6's 600 MB). */
+const liveMemoryRow = (ctx: Ctx, b: Launched, what: string, loadMemory: string, page: Page) =>
+  memoryRow(
+    ctx,
+    b,
+    what,
+    `from the page's start (peaks reset): loadModel (${loadMemory}), then the live frames`,
+    { mb: 600 },
+    page,
+  );
+
 const timedRow = (group: string, what: string, t: EngineTimed, note: string): Row => ({
   group,
   what,
@@ -690,14 +701,7 @@ async function engineRows(ctx: Ctx, b: Launched, insight = true): Promise<void> 
         `after ${LIVE_WARMUP} warm-up frames (${r.warm.map((x) => Math.round(x)).join(', ')} ms: the plain base, then the ` +
         `Winograd base while V8 tiers the hot WASM functions up); top-1 ${r.top[0]}; of which preprocessing (resize + NCHW, ${e.frame}) ${ms(median(r.split.map((x) => x.preprocess)))}, session run ${ms(median(r.split.map((x) => x.run)))} (medians)`,
     });
-    await memoryRow(
-      ctx,
-      b,
-      ENGINE_MEMORY,
-      `from the page's start (peaks reset): loadModel (${e.loadMemory}), then the live frames`,
-      { mb: 600 },
-      page,
-    );
+    await liveMemoryRow(ctx, b, ENGINE_MEMORY, e.loadMemory, page);
 
     if (!insight) return;
     group = BROWSER.insight;
@@ -765,14 +769,7 @@ async function saverRows(ctx: Ctx, b: Launched): Promise<void> {
       stat: summarize(r.samples),
       note: `after ${LIVE_WARMUP} warm-up frames (${r.warm.map((x) => Math.round(x)).join(', ')} ms); top-1 ${r.top[0]}; ${e.note}`,
     });
-    await memoryRow(
-      ctx,
-      b,
-      SAVER_MEMORY,
-      `from the page's start (peaks reset): loadModel (${e.loadMemory}), then the live frames`,
-      { mb: 600 },
-      page,
-    );
+    await liveMemoryRow(ctx, b, SAVER_MEMORY, e.loadMemory, page);
   } catch (err) {
     ctx.rows.push(failed(BROWSER.engine, what, err));
   } finally {
