@@ -28,7 +28,6 @@ import type {
   AnalyzeOptions,
   AnalyzeResult,
   BackendInfo,
-  Device,
   DownloadRequest,
   EngineApi,
   FrameInput,
@@ -40,6 +39,7 @@ import type {
   StorageEstimate,
   StoredModel,
 } from './protocol';
+import { startBackend, type BackendHost } from './backend';
 import { CHECKPOINT_EVERY_MS, paced } from './checkpoints';
 import { EngineStateError } from './errors';
 import { LiveSessions, type LiveRunner } from './live';
@@ -57,25 +57,11 @@ export type ModelLibrary = Pick<
   | 'importWeights'
 >;
 
-export interface EngineHost {
+export interface EngineHost extends BackendHost {
   store: BundleStore;
   library?: ModelLibrary;
   /** Turns a host frame (e.g. an ImageBitmap in a worker) into RGBA pixels. */
   toRgba?: (frame: FrameInput) => RgbaFrame;
-  /** Whether a WebGPU adapter exists (the worker asks navigator.gpu; Node has none). */
-  hasWebGpu?: () => Promise<boolean>;
-  /** Threads the host can run (1 unless cross-origin isolated in a browser). */
-  maxThreads?: () => number;
-  /** The device's memory in GB as the browser reports it (`navigator.deviceMemory`), if it does. */
-  deviceMemoryGb?: () => number | undefined;
-  /**
-   * Makes onnxruntime-web ready for `device` before the first session and answers the device it can
-   * serve (the worker loads the build the device needs, ort.ts; one already on the WASM-only build
-   * answers 'wasm'). Absent (Node): the package's own build serves both.
-   */
-  loadRuntime?: (device: Device) => Promise<Device>;
-  /** onnxruntime-web's .wasm bytes, to compile from memory rather than stream (the worker: runtime.ts says why). */
-  runtimeBinary?: () => Promise<ArrayBuffer>;
   /** Where training features are cached (the PWA: IndexedDB); default: in memory. */
   featureCache?: FeatureCache;
   /** Called after a training epoch with the resumable state (the PWA: keep it in IndexedDB); see checkpointEveryMs. */
@@ -108,13 +94,6 @@ interface Loaded {
 
 const now = () => performance.now();
 
-/**
- * At most this much device memory (GB, `navigator.deviceMemory`: 0.25 … 8), the memory saver is on by
- * default: the live view's renderer peaks at ≈ 0.95 GB with the Winograd base on the 2-core test host,
- * which a 2 GB phone's browser may not grant a tab.
- */
-export const LOW_MEMORY_GB = 2;
-
 export class Engine implements EngineApi {
   private backend: BackendInfo | undefined;
   private model: Loaded | undefined;
@@ -125,42 +104,13 @@ export class Engine implements EngineApi {
   constructor(private readonly host: EngineHost) {}
 
   async init(options: InitOptions = {}): Promise<BackendInfo> {
-    const wantGpu = (options.device ?? 'auto') !== 'wasm';
-    const adapter = wantGpu && (await this.host.hasWebGpu?.()) === true;
-    const { device, fallbackReason } = await this.runtime(wantGpu, adapter);
-    const max = this.host.maxThreads?.() ?? 1;
-    const threads = Math.max(1, Math.min(options.threads ?? max, max));
-    ort.env.wasm.numThreads = threads;
-    // Read by onnxruntime once, when its first session starts the WASM instance.
-    if (this.host.runtimeBinary && !ort.env.wasm.wasmBinary) ort.env.wasm.wasmBinary = await this.host.runtimeBinary();
-    const lowMemory = options.lowMemory ?? (this.host.deviceMemoryGb?.() ?? Infinity) <= LOW_MEMORY_GB;
-    this.backend = { device, threads, ...(fallbackReason && { fallbackReason }), ...(lowMemory && { lowMemory }) };
+    this.backend = await startBackend(this.host, options);
     return this.backend;
   }
 
   /** Whether convolutions run as Winograd: on WASM (WebGPU's conv shaders gain nothing from it), unless saving memory. */
   private winograd(): boolean {
     return (this.backend?.device ?? 'wasm') === 'wasm' && !this.backend?.lowMemory;
-  }
-
-  /** Has the host load the runtime build for the device (EngineHost.loadRuntime); says why not WebGPU when it was wanted. */
-  private async runtime(wantGpu: boolean, adapter: boolean): Promise<{ device: Device; fallbackReason?: string }> {
-    const load = this.host.loadRuntime ?? (async (d: Device) => d);
-    if (!adapter) {
-      await load('wasm');
-      return { device: 'wasm', ...(wantGpu && { fallbackReason: 'no WebGPU adapter: running on WASM-SIMD' }) };
-    }
-    try {
-      if ((await load('webgpu')) === 'webgpu') return { device: 'webgpu' };
-      return {
-        device: await load('wasm'),
-        fallbackReason: 'this engine started on WASM: reload the page to use WebGPU',
-      };
-    } catch (e) {
-      await load('wasm');
-      const why = e instanceof Error ? e.message : String(e);
-      return { device: 'wasm', fallbackReason: `the WebGPU runtime did not load (${why}): running on WASM-SIMD` };
-    }
   }
 
   async loadModel(id: string, onProgress?: ProgressFn): Promise<ModelInfo> {

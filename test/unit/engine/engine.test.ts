@@ -4,7 +4,8 @@ import { buildBundle } from '../../../src/core/bundle/build';
 import { demoWeights } from '../../../src/core/vgg16/demo';
 import { TINY_VGG } from '../../../src/core/vgg16/spec';
 import type { BundleStore } from '../../../src/core/bundle/manifest';
-import { Engine, LOW_MEMORY_GB } from '../../../workers/engine/engine';
+import { LOW_MEMORY_GB } from '../../../workers/engine/backend';
+import { Engine } from '../../../workers/engine/engine';
 import { MemoryStore } from '../../helpers/memory-store';
 
 const frame = (w: number, h: number, f: (x: number, y: number) => [number, number, number]) => {
