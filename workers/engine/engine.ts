@@ -3,8 +3,8 @@
  * PWA's worker wraps it with Comlink's expose(). It owns the onnxruntime-web sessions.
  */
 import * as ort from 'onnxruntime-web';
-import { loadBundle, weightRefs } from '../../src/core/bundle/load';
 import type { BundleManifest, BundleStore } from '../../src/core/bundle/manifest';
+import type { Graph } from '../../src/core/onnx/ir';
 import { buildLiveGraphs, IO } from '../../src/core/graphs/analyze';
 import { camKey, Insight } from '../../src/core/insight';
 import { resizeCenterCrop } from '../../src/core/vision/resize';
@@ -43,7 +43,16 @@ import { startBackend, type BackendHost } from './backend';
 import { CHECKPOINT_EVERY_MS, paced } from './checkpoints';
 import { EngineStateError } from './errors';
 import { LiveSessions, type LiveRunner } from './live';
-import { EXECUTION_PROVIDERS, externalData, graphSession, liveSessions, sessionOpener } from './sessions';
+import { collectShardGarbage } from './collect';
+import {
+  bundleWeights,
+  EXECUTION_PROVIDERS,
+  externalData,
+  graphSession,
+  liveSessions,
+  openLive,
+  sessionOpener,
+} from './sessions';
 
 /** The model-library half of the API, provided by hosts that keep bundles (the PWA's IndexedDB). */
 export type ModelLibrary = Pick<
@@ -115,27 +124,21 @@ export class Engine implements EngineApi {
 
   async loadModel(id: string, onProgress?: ProgressFn): Promise<ModelInfo> {
     const backend = this.backend ?? (await this.init());
-    const manifest = await this.host.store.manifest(id);
+    const store = this.host.store;
+    const manifest = await store.manifest(id);
     const parts = manifest.parts.map((p) => p.name);
     onProgress?.({ phase: 'verify', done: 0, total: parts.length });
-    const { files } = await loadBundle(this.host.store, id, parts);
-    onProgress?.({ phase: 'build', done: parts.length, total: parts.length });
-    const cfg = manifest.architecture;
-    const store = this.host.store;
     const open = sessionOpener(backend.device, manifest);
-    // A base-only bundle (Keras notop, or the ImageNet head not downloaded) gets no ImageNet session.
-    const session = parts.includes('imagenet-head')
-      ? await liveSessions(
-          buildLiveGraphs({
-            cfg,
-            weights: (b) => weightRefs(b, manifest, parts, files),
-            integerDense: backend.device === 'wasm',
-          }),
-          open,
-          files,
-          this.winograd() ? (g) => externalData(store, id, manifest, g) : undefined,
-        )
-      : undefined;
+    const session = await openLive(
+      store,
+      manifest,
+      parts,
+      backend.device,
+      open,
+      this.winograd() ? (g) => externalData(store, id, manifest, g) : undefined,
+      () => onProgress?.({ phase: 'build', done: parts.length, total: parts.length }),
+    );
+    collectShardGarbage();
     await this.model?.session?.release();
     const labels = manifest.labels === 'imagenet' ? IMAGENET_LABELS : manifest.labels;
     this.model = { manifest, labels, session, parts };
@@ -143,12 +146,17 @@ export class Engine implements EngineApi {
     // onnxruntime copies external data into its own memory at session creation, so the shard bytes
     // are not kept here (138 MB int8, 553 MB fp32): an insight graph, built on first use, re-reads
     // (and re-verifies) just the shards it names.
+    const openOnShards = async (g: Graph) => graphSession(await open(g, await externalData(store, id, manifest, g)));
     this.insightModel = new Insight({
-      cfg,
+      cfg: manifest.architecture,
       preprocessing: manifest.preprocessing,
       labels,
-      weights: (b) => weightRefs(b, manifest, parts),
-      open: async (g) => graphSession(await open(g, await externalData(store, id, manifest, g))),
+      weights: bundleWeights(manifest, parts),
+      open: async (g) => {
+        const opened = await openOnShards(g);
+        collectShardGarbage();
+        return opened;
+      },
       winograd: this.winograd(),
       // The live graph is explain's default graph: shared, not built twice.
       preset: session ? { [camKey('gradcam', 'block5_conv3')]: graphSession(session, false) } : {},

@@ -1,14 +1,19 @@
 /**
  * How the engine's graphs become onnxruntime-web sessions: the execution providers per device, the
  * session options an int8 bundle needs, the external-data files a graph names, the two-session live
- * view, and the insight code's GraphSession view of a session.
+ * view (its halves opened one after the other, each on its own part's shards), and the insight
+ * code's GraphSession view of a session.
  */
 import * as ort from 'onnxruntime-web';
-import { readShards } from '../../src/core/bundle/load';
-import type { BundleManifest, BundleStore } from '../../src/core/bundle/manifest';
+import { loadBundle, readShards, weightRefs } from '../../src/core/bundle/load';
+import type { BundleManifest, BundleStore, PartName } from '../../src/core/bundle/manifest';
+import { buildLiveGraphs } from '../../src/core/graphs/analyze';
 import type { GraphSession } from '../../src/core/insight';
 import { encodeModel } from '../../src/core/onnx/encode';
+import type { GraphBuilder } from '../../src/core/onnx/builder';
 import type { Graph } from '../../src/core/onnx/ir';
+import type { WeightRef } from '../../src/core/vgg16/graph';
+import { collected, whenCollected } from './collect';
 import { LiveSessions, type LiveRunner } from './live';
 import type { Device } from './protocol';
 
@@ -30,7 +35,7 @@ export function sessionExtras(manifest: BundleManifest): Pick<ort.InferenceSessi
 export type ExternalFiles = { path: string; data: Uint8Array }[];
 
 /** Shard files by name, as onnxruntime's `externalData` option takes them. */
-const asExternal = (files: ReadonlyMap<string, Uint8Array>): ExternalFiles =>
+export const externalFiles = (files: ReadonlyMap<string, Uint8Array>): ExternalFiles =>
   [...files].map(([path, data]) => ({ path, data }));
 
 /** The graph's external-data files (the shards its initializers name), read and verified from the store. */
@@ -42,9 +47,10 @@ export async function externalData(
 ): Promise<ExternalFiles> {
   const names = new Set<string>();
   for (const init of graph.initializers.values()) if (init.external) names.add(init.external.location);
-  return asExternal(await readShards(store, id, manifest, names));
+  return externalFiles(await readShards(store, id, manifest, names));
 }
-type SessionOpener = (graph: Graph, data: ExternalFiles) => Promise<ort.InferenceSession>;
+
+export type SessionOpener = (graph: Graph, data: ExternalFiles) => Promise<ort.InferenceSession>;
 
 /** Creates a model's sessions on a device: the graph, and the external-data files it names. */
 export function sessionOpener(device: Device, manifest: BundleManifest): SessionOpener {
@@ -67,16 +73,83 @@ export function liveSessions(
   files: ReadonlyMap<string, Uint8Array>,
   reread: ((g: Graph) => Promise<ExternalFiles>) | undefined,
 ): Promise<LiveSessions> {
-  const inHand = asExternal(files);
+  const inHand = externalFiles(files);
+  return LiveSessions.create(halves, (g) => open(g, inHand), reread && reopener(open, reread));
+}
+
+/**
+ * The live view's ReopenBase, made outside liveSessions' scope: V8 gives the closures of one scope one
+ * shared context, so a reopener made there would keep the files in hand (every shard of the model)
+ * alive as long as the live view, which keeps its reopener.
+ */
+export const reopener =
+  (open: SessionOpener, reread: (g: Graph) => Promise<ExternalFiles>) =>
+  async (plain: Graph): Promise<(g: Graph) => Promise<ort.InferenceSession>> => {
+    const files = await reread(plain);
+    return (g) => open(g, files);
+  };
+
+/**
+ * A graph builder's weights from a bundle (weightRefs), as a closure made here rather than in the
+ * caller's scope, so that it keeps only what it names (`files`, when given, for the row sums).
+ */
+export const bundleWeights =
+  (manifest: BundleManifest, parts: readonly PartName[], files?: ReadonlyMap<string, Uint8Array>) =>
+  (b: GraphBuilder): WeightRef =>
+    weightRefs(b, manifest, parts, files);
+
+/**
+ * Reads and verifies the shards of `parts` and opens the ImageNet live view on them (none for a
+ * base-only bundle: Keras notop, or the head not downloaded); `onRead` once the graphs are built.
+ * The head's shards (124 MB int8) are read, opened on and collected before the base's are read, so
+ * the two never add up on top of onnxruntime's heap. Each read is in a function of its own, with no
+ * closure that names the bytes, so that nothing holds them once it returns: V8 gives a scope's
+ * closures one shared context, and the live view keeps its reopener (the Insight its weights) as
+ * long as the model is loaded.
+ */
+export async function openLive(
+  store: BundleStore,
+  manifest: BundleManifest,
+  parts: readonly PartName[],
+  device: Device,
+  open: SessionOpener,
+  reread: ((g: Graph) => Promise<ExternalFiles>) | undefined,
+  onRead: () => void,
+): Promise<LiveSessions | undefined> {
+  if (!parts.includes('imagenet-head')) {
+    await loadBundle(store, manifest.id, parts);
+    onRead();
+    return undefined;
+  }
+  const { graphs, back, gone } = await openBack(store, manifest, parts, device, open);
+  onRead();
+  await collected(gone);
   return LiveSessions.create(
-    halves,
-    (g) => open(g, inHand),
-    reread &&
-      (async (plain) => {
-        const files = await reread(plain);
-        return (g) => open(g, files);
-      }),
+    graphs,
+    (g) => (g === graphs.back ? Promise.resolve(back) : openOnPart(g, 'base')),
+    reread && reopener(open, reread),
   );
+
+  async function openOnPart(g: Graph, part: PartName): Promise<ort.InferenceSession> {
+    return open(g, externalFiles((await loadBundle(store, manifest.id, [part])).files));
+  }
+}
+
+/** The live graphs, built on the head's shards (its dense kernels' row sums), and their back half opened. */
+async function openBack(
+  store: BundleStore,
+  manifest: BundleManifest,
+  parts: readonly PartName[],
+  device: Device,
+  open: SessionOpener,
+): Promise<{ graphs: ReturnType<typeof buildLiveGraphs>; back: ort.InferenceSession; gone: Promise<void> }> {
+  const { files } = await loadBundle(store, manifest.id, ['imagenet-head']);
+  const graphs = buildLiveGraphs({
+    cfg: manifest.architecture,
+    weights: bundleWeights(manifest, parts, files),
+    integerDense: device === 'wasm',
+  });
+  return { graphs, back: await open(graphs.back!, externalFiles(files)), gone: whenCollected(files.values()) };
 }
 
 /** An onnxruntime-web session for a graph, as the insight code's GraphSession. */

@@ -1,4 +1,6 @@
 /** The engine object in Node, as the CLI and the worker use it (tiny architecture, in-memory store). */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildBundle } from '../../../src/core/bundle/build';
 import { demoWeights } from '../../../src/core/vgg16/demo';
@@ -7,6 +9,17 @@ import type { BundleStore } from '../../../src/core/bundle/manifest';
 import { LOW_MEMORY_GB } from '../../../workers/engine/backend';
 import { Engine } from '../../../workers/engine/engine';
 import { MemoryStore } from '../../helpers/memory-store';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** Full collections, with turns of the event loop between them (FinalizationRegistry callbacks run there), until `done`. */
+async function collectGarbage(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 20 && !done(); i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 const frame = (w: number, h: number, f: (x: number, y: number) => [number, number, number]) => {
   const data = new Uint8ClampedArray(w * h * 4);
@@ -219,6 +232,74 @@ describe('Engine', () => {
     const victim = part('imagenet-head')[0]!;
     shards.get(victim)![5]! ^= 0x10;
     await expect(e.explain(img, { cam: 'gradcam++' })).rejects.toMatchObject({ name: 'ShardHashError' });
+    await e.dispose();
+  });
+
+  it('holds none of the bytes the store returned once loadModel is done (both live forms): V8 frees them', async () => {
+    for (const lowMemory of [false, true]) {
+      const alive = new Set<string>();
+      let reads = 0;
+      const registry = new FinalizationRegistry<string>((key) => alive.delete(key));
+      const fresh: BundleStore = {
+        manifest: (id) => store.manifest(id),
+        shard: async (id, file) => {
+          const bytes = (await store.shard(id, file)).slice();
+          const key = `${file} #${reads++}`;
+          alive.add(key);
+          registry.register(bytes.buffer, key);
+          return bytes;
+        },
+      };
+      const e = new Engine({ store: fresh, maxThreads: () => 1 });
+      await e.init({ device: 'wasm', lowMemory });
+      await e.loadModel('caffe');
+      await collectGarbage(() => alive.size === 0);
+      expect(reads).toBeGreaterThanOrEqual(2);
+      expect([...alive], `lowMemory ${lowMemory}`).toEqual([]);
+      // The sessions have what they need: frames on both live forms (the second builds the Winograd base).
+      for (let i = 0; i < 2; i++) expect((await e.analyze(frame(32, 32, () => [9, 99, 199]))).top5).toHaveLength(5);
+      await e.dispose();
+    }
+  });
+
+  it('has the shard bytes collected once a session is open (the head before the base is read), without gc()', async () => {
+    const alive = new Set<string>();
+    const registry = new FinalizationRegistry<string>((key) => alive.delete(key));
+    let reads = 0;
+    /** The head's bytes as each base shard is read: how many of them are still alive (WeakRefs clear at collection). */
+    const head: WeakRef<ArrayBufferLike>[] = [];
+    const headAtBase: number[] = [];
+    const fresh: BundleStore = {
+      manifest: (id) => store.manifest(id),
+      shard: async (id, file) => {
+        if (file.startsWith('base')) headAtBase.push(head.filter((r) => r.deref()).length);
+        const bytes = (await store.shard(id, file)).slice();
+        const key = `${file} #${reads++}`;
+        alive.add(key);
+        registry.register(bytes.buffer, key);
+        if (file.startsWith('imagenet-head')) head.push(new WeakRef(bytes.buffer));
+        return bytes;
+      },
+    };
+    // No gc() here: a few turns of the event loop, in which FinalizationRegistry callbacks run.
+    const settle = async () => {
+      for (let i = 0; i < 20 && alive.size; i++) await new Promise((r) => setTimeout(r, 10));
+    };
+    const e = new Engine({ store: fresh, maxThreads: () => 1 });
+    await e.init({ device: 'wasm', lowMemory: true });
+    await e.loadModel('caffe');
+    expect(reads).toBeGreaterThanOrEqual(2);
+    expect(head.length).toBeGreaterThan(0);
+    expect(headAtBase).toEqual([0]);
+    await settle();
+    expect([...alive]).toEqual([]);
+    // An insight graph's own reads, likewise.
+    const img = frame(32, 32, (x, y) => [x * 8, y * 8, 40]);
+    expect((await e.activations(img, 'block1_conv1')).dims[0]).toBe(TINY_VGG.blocks[0]![0]);
+    const after = reads;
+    await settle();
+    expect(after).toBeGreaterThan(2);
+    expect([...alive]).toEqual([]);
     await e.dispose();
   });
 
