@@ -25,11 +25,17 @@ export const EXECUTION_PROVIDERS: Readonly<Record<Device, readonly string[]>> = 
 
 /**
  * int8 bundles: let onnxruntime fold DequantizeLinear of the weights into fp32 constants at session
- * creation. Otherwise it keeps the DequantizeLinear nodes and re-dequantizes 138 M weights on every
- * frame (measured: 402 vs 274 ms per live frame in Node WASM); the cost is fp32 weights in memory.
+ * creation. Otherwise it keeps the DequantizeLinear nodes and re-dequantizes the weights on every
+ * frame (measured before the dense layers went integer: 402 vs 274 ms per live frame in Node WASM);
+ * the cost is fp32 weights in memory. `fold` false keeps them int8: the plain conv base's 14.7 M
+ * weights dequantize per frame at no measurable cost (Node WASM, 2 threads: 657–717 vs 663–690 ms
+ * per frame, same outputs) and its session's heap is 17 MB smaller (75 vs 92 MB).
  */
-export function sessionExtras(manifest: BundleManifest): Pick<ort.InferenceSession.SessionOptions, 'extra'> {
-  return manifest.quantization === 'int8' ? { extra: { session: { disable_quant_qdq: '1' } } } : {};
+export function sessionExtras(
+  manifest: BundleManifest,
+  fold = true,
+): Pick<ort.InferenceSession.SessionOptions, 'extra'> {
+  return fold && manifest.quantization === 'int8' ? { extra: { session: { disable_quant_qdq: '1' } } } : {};
 }
 
 export type ExternalFiles = { path: string; data: Uint8Array }[];
@@ -52,12 +58,12 @@ export async function externalData(
 
 export type SessionOpener = (graph: Graph, data: ExternalFiles) => Promise<ort.InferenceSession>;
 
-/** Creates a model's sessions on a device: the graph, and the external-data files it names. */
-export function sessionOpener(device: Device, manifest: BundleManifest): SessionOpener {
+/** Creates a model's sessions on a device: the graph, and the external-data files it names (`fold`: sessionExtras). */
+export function sessionOpener(device: Device, manifest: BundleManifest, fold = true): SessionOpener {
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: [...EXECUTION_PROVIDERS[device]],
     graphOptimizationLevel: 'all',
-    ...sessionExtras(manifest),
+    ...sessionExtras(manifest, fold),
   };
   return (graph, data) => ort.InferenceSession.create(encodeModel(graph), { ...options, externalData: data });
 }
@@ -124,14 +130,16 @@ export async function openLive(
   const { graphs, back, gone } = await openBack(store, manifest, parts, device, open);
   onRead();
   await collected(gone);
+  // On WASM the plain base keeps its weights int8 (sessionExtras): the Winograd base, if any, folds its own.
+  const openPlain = device === 'wasm' ? sessionOpener(device, manifest, false) : open;
   return LiveSessions.create(
     graphs,
-    (g) => (g === graphs.back ? Promise.resolve(back) : openOnPart(g, 'base')),
+    (g) => (g === graphs.back ? Promise.resolve(back) : openOnBase(g)),
     reread && reopener(open, reread),
   );
 
-  async function openOnPart(g: Graph, part: PartName): Promise<ort.InferenceSession> {
-    return open(g, externalFiles((await loadBundle(store, manifest.id, [part])).files));
+  async function openOnBase(g: Graph): Promise<ort.InferenceSession> {
+    return openPlain(g, externalFiles((await loadBundle(store, manifest.id, ['base'])).files));
   }
 }
 

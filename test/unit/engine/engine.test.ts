@@ -1,7 +1,8 @@
 /** The engine object in Node, as the CLI and the worker use it (tiny architecture, in-memory store). */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { beforeAll, describe, expect, it } from 'vitest';
+import * as ort from 'onnxruntime-web';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildBundle } from '../../../src/core/bundle/build';
 import { demoWeights } from '../../../src/core/vgg16/demo';
 import { TINY_VGG } from '../../../src/core/vgg16/spec';
@@ -301,6 +302,24 @@ describe('Engine', () => {
     expect(after).toBeGreaterThan(2);
     expect([...alive]).toEqual([]);
     await e.dispose();
+  });
+
+  it('on WASM opens the plain base on its int8 weights (dequantized per frame), every other session folded', async () => {
+    const create = vi.spyOn(ort.InferenceSession, 'create');
+    try {
+      const e = new Engine({ store, maxThreads: () => 1 });
+      await e.init({ device: 'wasm', lowMemory: true });
+      await e.loadModel('caffe');
+      const folds = create.mock.calls.map(
+        ([, o]) => (o as { extra?: { session?: Record<string, string> } }).extra?.session?.disable_quant_qdq,
+      );
+      // The head, then the base.
+      expect(folds).toEqual(['1', undefined]);
+      expect((await e.analyze(frame(32, 32, () => [5, 50, 150]))).top5).toHaveLength(5);
+      await e.dispose();
+    } finally {
+      create.mockRestore();
+    }
   });
 
   it('has no model library in hosts that provide none', async () => {
