@@ -106,7 +106,7 @@ export const bundleWeights =
 
 /**
  * Reads and verifies the shards of `parts` and opens the ImageNet live view on them (none for a
- * base-only bundle: Keras notop, or the head not downloaded); `onRead` once the graphs are built.
+ * base-only bundle: Keras notop, or the head not downloaded); `onRead` once the head's shards are read.
  * The head's shards (124 MB int8) are read, opened on and collected before the base's are read, so
  * the two never add up on top of onnxruntime's heap. Each read is in a function of its own, with no
  * closure that names the bytes, so that nothing holds them once it returns: V8 gives a scope's
@@ -127,8 +127,7 @@ export async function openLive(
     onRead();
     return undefined;
   }
-  const { graphs, back, gone } = await openBack(store, manifest, parts, device, open);
-  onRead();
+  const { graphs, back, gone } = await openBack(store, manifest, parts, device, open, onRead);
   await collected(gone);
   // On WASM the plain base keeps its weights int8 (sessionExtras): the Winograd base, if any, folds its own.
   const openPlain = device === 'wasm' ? sessionOpener(device, manifest, false) : open;
@@ -143,15 +142,17 @@ export async function openLive(
   }
 }
 
-/** The live graphs, built on the head's shards (its dense kernels' row sums), and their back half opened. */
+/** The live graphs, built on the head's shards (its dense kernels' row sums; then `onRead`), and their back half opened. */
 async function openBack(
   store: BundleStore,
   manifest: BundleManifest,
   parts: readonly PartName[],
   device: Device,
   open: SessionOpener,
+  onRead: () => void,
 ): Promise<{ graphs: ReturnType<typeof buildLiveGraphs>; back: ort.InferenceSession; gone: Promise<void> }> {
   const { files } = await loadBundle(store, manifest.id, ['imagenet-head']);
+  onRead();
   const graphs = buildLiveGraphs({
     cfg: manifest.architecture,
     weights: bundleWeights(manifest, parts, files),
