@@ -131,6 +131,7 @@ export async function openLive(
   await collected(gone);
   // On WASM the plain base keeps its weights int8 (sessionExtras): the Winograd base, if any, folds its own.
   const openPlain = device === 'wasm' ? sessionOpener(device, manifest, false) : open;
+  // The back half is open already: create takes it as is (and releases it if the base fails to open).
   return LiveSessions.create(
     graphs,
     (g) => (g === graphs.back ? Promise.resolve(back) : openOnBase(g)),

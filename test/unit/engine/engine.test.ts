@@ -306,17 +306,30 @@ describe('Engine', () => {
 
   it('on WASM opens the plain base on its int8 weights (dequantized per frame), every other session folded', async () => {
     const create = vi.spyOn(ort.InferenceSession, 'create');
-    try {
-      const e = new Engine({ store, maxThreads: () => 1 });
-      await e.init({ device: 'wasm', lowMemory: true });
-      await e.loadModel('caffe');
-      const folds = create.mock.calls.map(
+    const folds = () =>
+      create.mock.calls.map(
         ([, o]) => (o as { extra?: { session?: Record<string, string> } }).extra?.session?.disable_quant_qdq,
       );
-      // The head, then the base.
-      expect(folds).toEqual(['1', undefined]);
-      expect((await e.analyze(frame(32, 32, () => [5, 50, 150]))).top5).toHaveLength(5);
-      await e.dispose();
+    const img = frame(32, 32, () => [5, 50, 150]);
+    try {
+      for (const lowMemory of [true, false]) {
+        create.mockClear();
+        const e = new Engine({ store, maxThreads: () => 1 });
+        await e.init({ device: 'wasm', lowMemory });
+        await e.loadModel('caffe');
+        // The head, then the plain base.
+        expect(folds()).toEqual(['1', undefined]);
+        // Frames: the second builds the Winograd base (default only), every piece folded.
+        for (let i = 0; i < 2; i++) expect((await e.analyze(img)).top5).toHaveLength(5);
+        const winograd = folds().slice(2);
+        if (lowMemory) expect(winograd).toEqual([]);
+        else expect(winograd.length > 0 && winograd.every((f) => f === '1')).toBe(true);
+        // An insight graph, folded.
+        const before = folds().length;
+        expect((await e.activations(img, 'block1_conv1')).dims[0]).toBe(TINY_VGG.blocks[0]![0]);
+        expect(folds().slice(before)).toEqual(['1']);
+        await e.dispose();
+      }
     } finally {
       create.mockRestore();
     }
