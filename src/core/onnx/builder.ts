@@ -4,26 +4,31 @@
  * the gradient generator can read shapes without running anything.
  */
 import type { Attr, DType, Graph, Initializer, Node, Shape, Tensor, TypedArray } from './ir';
-import { broadcast, normAxis, product, reshapeTarget, ShapeError, windowOut } from './shape';
+import type { AutoPad } from './shape';
+import { broadcast, normAxis, product, reshapeTarget, ShapeError, windowOut, windowPads } from './shape';
 
-export interface ConvAttrs {
+interface ConvAttrs {
   strides?: number[];
+  /** Ignored unless auto_pad is NOTSET (the default). */
   pads?: number[];
+  auto_pad?: AutoPad;
   dilations?: number[];
   group?: number;
 }
 
-export interface ConvTransposeAttrs extends ConvAttrs {
+interface ConvTransposeAttrs extends Omit<ConvAttrs, 'auto_pad'> {
   output_padding?: number[];
 }
 
-export interface PoolAttrs {
+interface PoolAttrs {
   kernel_shape: number[];
   strides?: number[];
+  /** Ignored unless auto_pad is NOTSET (the default). */
   pads?: number[];
+  auto_pad?: AutoPad;
 }
 
-export interface GemmAttrs {
+interface GemmAttrs {
   alpha?: number;
   beta?: number;
   transA?: number;
@@ -33,8 +38,11 @@ export interface GemmAttrs {
 const ints = (value: number[]): Attr => ({ type: 'ints', value });
 const int = (value: number): Attr => ({ type: 'int', value });
 const float = (value: number): Attr => ({ type: 'float', value });
+/** Explicit pads, or the auto_pad mode that implies them. */
+const padAttrs = (autoPad: AutoPad, pads: number[]): Record<string, Attr> =>
+  autoPad === 'NOTSET' ? { pads: ints(pads) } : { auto_pad: { type: 'string', value: autoPad } };
 
-export function emptyGraph(name: string): Graph {
+function emptyGraph(name: string): Graph {
   return { name, nodes: [], inputs: [], outputs: [], initializers: new Map(), values: new Map() };
 }
 
@@ -247,14 +255,15 @@ export class GraphBuilder {
   conv(x: string, w: string, bias?: string, attrs: ConvAttrs = {}, hint?: string): string {
     const [sx, sw] = [this.shape(x), this.staticShape(w)];
     const k = sw.slice(2);
-    const { strides = k.map(() => 1), pads = [...k, ...k].map(() => 0), dilations = k.map(() => 1), group = 1 } = attrs;
+    const { strides = k.map(() => 1), dilations = k.map(() => 1), group = 1, auto_pad = 'NOTSET' } = attrs;
+    const pads = windowPads(auto_pad, sx.slice(2), k, strides, dilations, attrs.pads ?? [...k, ...k].map(() => 0));
     const spatial = k.map((kk, i) =>
       windowOut(sx[2 + i]!, kk, strides[i]!, pads[i]!, pads[i + k.length]!, dilations[i]),
     );
     const at: Record<string, Attr> = {
       kernel_shape: ints(k),
       strides: ints(strides),
-      pads: ints(pads),
+      ...padAttrs(auto_pad, pads),
       dilations: ints(dilations),
     };
     if (group !== 1) at.group = int(group);
@@ -295,9 +304,11 @@ export class GraphBuilder {
   private pool(op: string, x: string, attrs: PoolAttrs, hint?: string): string {
     const sx = this.shape(x);
     const k = attrs.kernel_shape;
-    const { strides = k.map(() => 1), pads = [...k, ...k].map(() => 0) } = attrs;
+    const { strides = k.map(() => 1), auto_pad = 'NOTSET' } = attrs;
+    const ones = k.map(() => 1);
+    const pads = windowPads(auto_pad, sx.slice(2), k, strides, ones, attrs.pads ?? [...k, ...k].map(() => 0));
     const spatial = k.map((kk, i) => windowOut(sx[2 + i]!, kk, strides[i]!, pads[i]!, pads[i + k.length]!));
-    const at = { kernel_shape: ints(k), strides: ints(strides), pads: ints(pads) };
+    const at = { kernel_shape: ints(k), strides: ints(strides), ...padAttrs(auto_pad, pads) };
     return this.one(op, [x], at, this.dtype(x), [sx[0]!, sx[1]!, ...spatial], hint);
   }
 
@@ -490,5 +501,3 @@ export const DTYPE_CODE: Record<DType, number> = {
 export const DTYPE_OF_CODE: Record<number, DType> = Object.fromEntries(
   Object.entries(DTYPE_CODE).map(([k, v]) => [v, k as DType]),
 ) as Record<number, DType>;
-
-export { ShapeError };

@@ -41,6 +41,54 @@ export type Attr =
   | { type: 'string'; value: string }
   | { type: 'tensor'; value: Tensor };
 
+/** The value type of each attribute type. */
+type AttrValue = { [A in Attr as A['type']]: A['value'] };
+
+export class AttributeError extends Error {
+  override name = 'AttributeError';
+}
+
+/**
+ * Typed reads of a node's attributes: the fallback where an attribute is absent; an AttributeError
+ * naming the op, node and attribute where it has another type, is absent without a fallback, or
+ * holds a value outside `allowed`.
+ */
+export interface AttrReader {
+  int(name: string, fallback?: number): number;
+  float(name: string, fallback?: number): number;
+  ints(name: string, fallback?: number[]): number[];
+  floats(name: string, fallback?: number[]): number[];
+  string(name: string, fallback?: string): string;
+  /** A string attribute that must be one of `allowed` (an enum such as auto_pad). */
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback?: T): T;
+}
+
+export function readAttrs(node: Node): AttrReader {
+  const fail = (name: string, why: string) =>
+    new AttributeError(`${node.op} node '${node.name}': attribute '${name}' ${why}`);
+  const read = <T extends keyof AttrValue>(type: T, name: string, fallback?: AttrValue[T]): AttrValue[T] => {
+    const a = node.attrs[name];
+    if (a === undefined) {
+      if (fallback === undefined) throw fail(name, 'is required; set it on the node');
+      return fallback;
+    }
+    if (a.type !== type) throw fail(name, `is ${a.type}, the op takes ${type}`);
+    return a.value as AttrValue[T];
+  };
+  return {
+    int: (name, fallback) => read('int', name, fallback),
+    float: (name, fallback) => read('float', name, fallback),
+    ints: (name, fallback) => read('ints', name, fallback),
+    floats: (name, fallback) => read('floats', name, fallback),
+    string: (name, fallback) => read('string', name, fallback),
+    oneOf: (name, allowed, fallback) => {
+      const v = read('string', name, fallback);
+      if (!allowed.some((a) => a === v)) throw fail(name, `= '${v}' is not supported (${allowed.join(', ')})`);
+      return v as (typeof allowed)[number];
+    },
+  };
+}
+
 export interface Node {
   op: string;
   inputs: string[];
@@ -83,21 +131,6 @@ export function withoutNodes(graph: Graph): Graph {
 
 /** Opset 18: every Reduce* op takes its axes as an input, which keeps the builder uniform. */
 export const OPSET = 18;
-
-export function bytesPerElement(dtype: DType): number {
-  switch (dtype) {
-    case 'float64':
-    case 'int64':
-      return 8;
-    case 'float32':
-    case 'int32':
-      return 4;
-    case 'int8':
-    case 'uint8':
-    case 'bool':
-      return 1;
-  }
-}
 
 export function numel(dims: readonly number[]): number {
   return dims.reduce((a, b) => a * b, 1);

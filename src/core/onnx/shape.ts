@@ -25,6 +25,34 @@ export function windowOut(size: Dim, k: number, stride: number, padBegin: number
   return Math.floor((size + padBegin + padEnd - ((k - 1) * dilation + 1)) / stride) + 1;
 }
 
+/** How Conv and the pools pad (ONNX `auto_pad`): explicit `pads`, none, or enough to keep ⌈size / stride⌉. */
+export const AUTO_PADS = ['NOTSET', 'VALID', 'SAME_UPPER', 'SAME_LOWER'] as const;
+export type AutoPad = (typeof AUTO_PADS)[number];
+
+/**
+ * The explicit pads [begin…, end…] of a sliding window over `sizes`. SAME_*: total = (⌈size/s⌉ − 1)·s +
+ * (k − 1)·d + 1 − size (at least 0), split in half, the odd one at the end (UPPER) or the beginning (LOWER).
+ */
+export function windowPads(
+  autoPad: AutoPad,
+  sizes: Dim[],
+  k: number[],
+  strides: number[],
+  dilations: number[],
+  pads: number[],
+): number[] {
+  if (autoPad === 'NOTSET') return pads;
+  if (autoPad === 'VALID') return [...k, ...k].map(() => 0);
+  const total = sizes.map((size, i) => {
+    if (typeof size === 'string')
+      throw new ShapeError(`auto_pad ${autoPad} needs static spatial sizes, got [${sizes}]`);
+    const out = Math.ceil(size / strides[i]!);
+    return Math.max(0, (out - 1) * strides[i]! + (k[i]! - 1) * dilations[i]! + 1 - size);
+  });
+  const begin = total.map((t) => (autoPad === 'SAME_UPPER' ? Math.floor(t / 2) : Math.ceil(t / 2)));
+  return [...begin, ...total.map((t, i) => t - begin[i]!)];
+}
+
 export function normAxis(axis: number, rank: number): number {
   const a = axis < 0 ? axis + rank : axis;
   if (a < 0 || a >= rank) throw new ShapeError(`axis ${axis} out of range for rank ${rank}`);

@@ -101,7 +101,14 @@ describe('errors', () => {
 
 describe('error table', () => {
   // Programming errors (a graph the differentiator cannot handle, a bad shape) are bugs, not user states.
-  const INTERNAL = new Set(['MissingGradientRuleError', 'UnsupportedGradientError', 'ShapeError', 'AbortError']);
+  const INTERNAL = new Set([
+    'MissingGradientRuleError',
+    'UnsupportedGradientError',
+    'InvalidGradientError',
+    'ShapeError',
+    'AttributeError',
+    'AbortError',
+  ]);
 
   it('gives every user-facing error class of the engine a title of its own', () => {
     const names = new Set<string>();
