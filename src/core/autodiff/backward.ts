@@ -4,13 +4,15 @@
  *   ∂L/∂x = Σ over consumers n of x:  rule_n(∂L/∂outputs(n))[x]
  *
  * Only nodes that lie on a path from a wrt-tensor to a target are visited; gradients of a value
- * used several times are summed; gradients returned at a broadcast shape are reduced here, once.
+ * used several times are summed; what a rule returns is checked, and reduced from a broadcast
+ * shape, here, once.
  */
 import type { GraphBuilder } from '../onnx/builder';
 import type { Node } from '../onnx/ir';
+import type { GradientProblem } from './errors';
+import { InvalidGradientError, MissingGradientRuleError } from './errors';
 import { RULES } from './rules';
-import type { RuleContext } from './types';
-import { MissingGradientRuleError, UnsupportedGradientError } from './types';
+import type { Rule, RuleContext } from './types';
 
 export interface Target {
   /** A value of the forward graph. */
@@ -19,8 +21,16 @@ export interface Target {
   seed?: string;
 }
 
-/** Emit gradient nodes into `b`; returns wrt-name → gradient value name (absent if no path). */
-export function backward(b: GraphBuilder, targets: Target[], wrt: string[]): Map<string, string> {
+/**
+ * Emit gradient nodes into `b`; returns wrt-name → gradient value name (absent if no path).
+ * `rules` is the op → rule table (tests pass their own).
+ */
+export function backward(
+  b: GraphBuilder,
+  targets: Target[],
+  wrt: string[],
+  rules: Readonly<Record<string, Rule>> = RULES,
+): Map<string, string> {
   const forward = [...b.graph.nodes];
   const onPath = nodesOnPath(
     forward,
@@ -49,10 +59,11 @@ export function backward(b: GraphBuilder, targets: Target[], wrt: string[]): Map
   for (const node of [...onPath].reverse()) {
     const dy = node.outputs.map(total);
     if (dy.every((g) => g === null)) continue;
-    const rule = RULES[node.op];
+    const rule = rules[node.op];
     if (!rule) throw new MissingGradientRuleError(node.op, `node '${node.name}'`);
     const ctx: RuleContext = { ...ctxBase, node, needs: node.inputs.map((i) => live.has(i)) };
     const dx = rule(ctx, dy);
+    check(b, node, dx);
     node.inputs.forEach((input, i) => {
       const g = dx[i];
       if (!ctx.needs[i] || !g) return;
@@ -91,13 +102,33 @@ function nodesOnPath(nodes: Node[], targets: string[], wrt: Set<string>, real: (
   return path.reverse();
 }
 
-/** Sum a gradient over the axes along which `input` was broadcast, then give it the input's shape. */
+/**
+ * What a rule returned, against its node: one entry per input; each gradient of the input's (float)
+ * dtype and of a shape the input broadcasts to (every dim equal, or 1 in the input, or a leading one).
+ */
+function check(b: GraphBuilder, node: Node, dx: (string | null)[]): void {
+  const fail = (i: number, problem: GradientProblem, detail: string) =>
+    new InvalidGradientError(node.op, node.name, i, problem, detail);
+  const n = node.inputs.length;
+  if (dx.length !== n) throw fail(Math.min(dx.length, n), 'count', `${dx.length} gradients for ${n} inputs`);
+  dx.forEach((g, i) => {
+    if (g === null) return;
+    const x = node.inputs[i]!;
+    const [gt, xt] = [b.dtype(g), b.dtype(x)];
+    if (gt !== xt || !gt.startsWith('float')) throw fail(i, 'dtype', `dtype ${gt} for a ${xt} input`);
+    const [gs, xs] = [b.shape(g), b.shape(x)];
+    const lead = gs.length - xs.length;
+    if (lead < 0 || xs.some((d, j) => d !== 1 && d !== gs[lead + j]))
+      throw fail(i, 'shape', `shape [${gs}] for an input of shape [${xs}]`);
+  });
+}
+
+/** Sum a checked gradient over the axes along which `input` was broadcast, then give it the input's shape. */
 function unbroadcast(b: GraphBuilder, g: string, input: string): string {
   const gs = b.shape(g);
   const xs = b.shape(input);
   if (gs.length === xs.length && gs.every((d, i) => d === xs[i])) return g;
   const lead = gs.length - xs.length;
-  if (lead < 0) throw new UnsupportedGradientError(`gradient of '${input}' has lower rank than the value`);
   const axes = gs.map((_, i) => i).filter((i) => i < lead || (xs[i - lead] === 1 && gs[i] !== 1));
   const summed = axes.length ? b.reduce('ReduceSum', g, axes, true) : g;
   return b.reshape(

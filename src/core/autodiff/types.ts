@@ -13,21 +13,7 @@ export interface RuleContext {
 
 /**
  * A gradient rule: given the gradients of the node's outputs (null where no gradient flows),
- * return one gradient per input (null where none). Returned gradients may still be broadcast
- * (shape of the output); the driver reduces them to the input's shape.
+ * return one gradient per input (null where none), of the input's dtype. Returned gradients may
+ * still be broadcast (shape of the output); the driver checks them and reduces them to the input's shape.
  */
 export type Rule = (ctx: RuleContext, dy: (string | null)[]) => (string | null)[];
-
-export class MissingGradientRuleError extends Error {
-  override name = 'MissingGradientRuleError';
-  constructor(
-    readonly op: string,
-    detail = '',
-  ) {
-    super(`no gradient rule for ONNX op '${op}'${detail ? `: ${detail}` : ''}; add one in src/core/autodiff/rules`);
-  }
-}
-
-export class UnsupportedGradientError extends Error {
-  override name = 'UnsupportedGradientError';
-}

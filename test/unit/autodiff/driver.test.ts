@@ -1,8 +1,10 @@
-/** The backward driver: fan-out, path pruning, missing rules, and which gradients it emits. */
+/** The backward driver: fan-out, path pruning, missing rules, checked rule outputs, which gradients it emits. */
 import { describe, expect, it } from 'vitest';
 import { backward } from '../../../src/core/autodiff/backward';
+import type { GradientProblem } from '../../../src/core/autodiff/errors';
+import { InvalidGradientError, MissingGradientRuleError } from '../../../src/core/autodiff/errors';
 import { RULES } from '../../../src/core/autodiff/rules';
-import { MissingGradientRuleError } from '../../../src/core/autodiff/types';
+import type { Rule } from '../../../src/core/autodiff/types';
 import { GraphBuilder } from '../../../src/core/onnx/builder';
 import type { FloatFeeds } from '../../helpers/ort';
 import { compile, mulberry32, uniform } from '../../helpers/ort';
@@ -169,5 +171,74 @@ describe('backward driver', () => {
     const y = b.mul(x, x);
     const g = backward(b, [{ name: y }], [x, unused, elsewhere]);
     expect([...g.keys()]).toEqual([x]);
+  });
+
+  describe('checks what a rule returns', () => {
+    /** backward through y = op(x) (x [3, 4]) with `op`'s rule replaced by `rule`; the error it throws. */
+    function brokenRule(op: 'Relu' | 'Transpose', rule: Rule): InvalidGradientError {
+      const b = new GraphBuilder('broken');
+      const x = b.input('x', 'float32', [3, 4]);
+      const y = op === 'Relu' ? b.relu(x) : b.transpose(x, [1, 0]);
+      try {
+        backward(b, [{ name: b.mul(y, b.scalar(2)) }], [x], { ...RULES, [op]: rule });
+      } catch (e) {
+        expect(e).toBeInstanceOf(InvalidGradientError);
+        return e as InvalidGradientError;
+      }
+      throw new Error('backward accepted the broken rule');
+    }
+
+    const expectError = (err: InvalidGradientError, op: string, input: number, problem: GradientProblem) => {
+      expect(err.name).toBe('InvalidGradientError');
+      expect({ op: err.op, node: err.node, input: err.input, problem: err.problem }).toEqual({
+        op,
+        node: expect.stringMatching(op.toLowerCase()) as unknown,
+        input,
+        problem,
+      });
+      expect(err.message).toContain(`input ${input} of node '${err.node}'`);
+    };
+
+    it('one gradient per input: two for Relu’s one input', () => {
+      const err = brokenRule('Relu', (_, [dy]) => [dy!, dy!]);
+      expectError(err, 'Relu', 1, 'count');
+      expect(err.message).toContain('2 gradients for 1 inputs');
+    });
+
+    it('one gradient per input: none at all', () => {
+      expectError(
+        brokenRule('Relu', () => []),
+        'Relu',
+        0,
+        'count',
+      );
+    });
+
+    it('the input’s float dtype: an int64 gradient', () => {
+      const err = brokenRule('Relu', ({ b }, [dy]) => [b.cast(dy!, 'int64')]);
+      expectError(err, 'Relu', 0, 'dtype');
+      expect(err.message).toContain('int64 for a float32 input');
+    });
+
+    it('a shape the input broadcasts to: a Transpose rule that forgets to transpose back', () => {
+      const err = brokenRule('Transpose', (_, [dy]) => [dy!]);
+      expectError(err, 'Transpose', 0, 'shape');
+      expect(err.message).toContain('[4,3] for an input of shape [3,4]');
+    });
+
+    it('a shape the input broadcasts to: a lower rank', () => {
+      const err = brokenRule('Relu', ({ b }, [dy]) => [b.reduce('ReduceSum', dy!, [0], false)]);
+      expectError(err, 'Relu', 0, 'shape');
+    });
+
+    it('accepts a gradient at a broadcast shape and reduces it: y = x + c, x [1, 4], c [3, 4] → 3', async () => {
+      const b = new GraphBuilder('broadcast');
+      const x = b.input('x', 'float32', [1, 4]);
+      const c = b.input('c', 'float32', [3, 4]);
+      const g = backward(b, [{ name: b.add(x, c) }], [x]);
+      expect(b.shape(g.get(x)!)).toEqual([1, 4]);
+      const [dx] = await evaluate(b, [g.get(x)!], { x: QUARTERS.subarray(0, 4), c: QUARTERS });
+      expect(Array.from(dx!)).toEqual([3, 3, 3, 3]);
+    });
   });
 });

@@ -9,9 +9,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { backward } from '../../../src/core/autodiff/backward';
+import { UnsupportedGradientError } from '../../../src/core/autodiff/errors';
+import { RULES } from '../../../src/core/autodiff/rules';
 import { DTYPE_OF_CODE, GraphBuilder } from '../../../src/core/onnx/builder';
 import type { Dim, DType } from '../../../src/core/onnx/ir';
-import { numel } from '../../../src/core/onnx/ir';
+import { AttributeError, numel } from '../../../src/core/onnx/ir';
+import type { AutoPad } from '../../../src/core/onnx/shape';
+import { AUTO_PADS } from '../../../src/core/onnx/shape';
 import type { Dist } from '../../helpers/gradcheck';
 import { gradcheck } from '../../helpers/gradcheck';
 import type { FloatFeeds } from '../../helpers/ort';
@@ -29,7 +33,7 @@ interface Case {
   name: string;
   op: string;
   inputs: CaseInput[];
-  attrs?: Record<string, number | number[]>;
+  attrs?: Record<string, number | number[] | string>;
   wrt: string[];
   h?: number;
 }
@@ -66,6 +70,12 @@ function forward(b: GraphBuilder, c: Case): string {
     return v;
   };
   const opt = (k: string): number[] | undefined => (at[k] === undefined ? undefined : list(k));
+  const autoPad = (): AutoPad | undefined => {
+    const v = at.auto_pad;
+    if (v === undefined) return undefined;
+    if (!AUTO_PADS.some((p) => p === v)) throw new Error(`case '${c.name}': auto_pad must be one of ${AUTO_PADS}`);
+    return v as AutoPad;
+  };
   const [x, y, z] = xs as [string, string, string | undefined];
   const like = (op: string) => b.node(op, xs, {}, [{ dtype: b.dtype(x), shape: b.shape(x) }])[0]!;
   switch (c.op) {
@@ -116,9 +126,14 @@ function forward(b: GraphBuilder, c: Case): string {
     case 'MatMul':
       return b.matmul(x, y);
     case 'Conv':
-      return b.conv(x, y, z, { strides: opt('strides'), pads: opt('pads') });
+      return b.conv(x, y, z, { strides: opt('strides'), pads: opt('pads'), auto_pad: autoPad() });
     case 'MaxPool':
-      return b.maxPool(x, { kernel_shape: list('kernel_shape'), strides: opt('strides'), pads: opt('pads') });
+      return b.maxPool(x, {
+        kernel_shape: list('kernel_shape'),
+        strides: opt('strides'),
+        pads: opt('pads'),
+        auto_pad: autoPad(),
+      });
     case 'GlobalAveragePool':
       return b.globalAveragePool(x);
     case 'ReduceMean':
@@ -161,6 +176,11 @@ describe('gradient rules vs central finite differences', () => {
     expect(cases.length).toBeGreaterThan(50);
   });
 
+  it('has a fixture for every op of the rule table (lists the ops without one)', () => {
+    const covered = new Set(cases.map(([, c]) => c.op));
+    expect(Object.keys(RULES).filter((op) => !covered.has(op))).toEqual([]);
+  });
+
   it.each(cases)('%s', async (_, c) => {
     const dist = Object.fromEntries(c.inputs.filter((i) => i.dist).map((i) => [i.name, i.dist!]));
     const reports = await gradcheck((b) => forward(b, c), { wrt: c.wrt, h: c.h, dist });
@@ -198,6 +218,38 @@ describe('MaxPool routing', () => {
           expected[c * 24 + i * 6 + j] = seeds[c * 6 + wi * 3 + wj]!;
         }
     expect(Array.from(dx)).toEqual(Array.from(expected));
+  });
+});
+
+describe('padding the rules cannot differentiate', () => {
+  const grad = (b: GraphBuilder, x: string, y: string) =>
+    backward(b, [{ name: y, seed: b.input('seed', 'float32', b.shape(y)) }], [x]);
+
+  it('rejects a MaxPool whose auto_pad pads (SAME_UPPER on 5×5), naming the node', () => {
+    const b = new GraphBuilder('maxpool-same');
+    const x = b.input('x', 'float32', [1, 1, 5, 5]);
+    const y = b.maxPool(x, { kernel_shape: [2, 2], strides: [2, 2], auto_pad: 'SAME_UPPER' });
+    expect(() => grad(b, x, y)).toThrow(UnsupportedGradientError);
+    expect(() => grad(b, x, y)).toThrow(/MaxPool gradient .*maxpool/);
+  });
+
+  it('rejects a dilated MaxPool (its windows are not the tiles the rule routes through)', () => {
+    const b = new GraphBuilder('maxpool-dilated');
+    const x = b.input('x', 'float32', [1, 1, 8, 8]);
+    const ints = (value: number[]) => ({ type: 'ints', value }) as const;
+    const attrs = { kernel_shape: ints([2, 2]), strides: ints([2, 2]), dilations: ints([2, 2]) };
+    const [y] = b.node('MaxPool', [x], attrs, [{ dtype: 'float32', shape: [1, 1, 3, 3] }]);
+    expect(() => grad(b, x, y!)).toThrow(UnsupportedGradientError);
+  });
+
+  it('rejects an auto_pad value outside the spec with an AttributeError naming op and attribute', () => {
+    const b = new GraphBuilder('conv-bad-pad');
+    const x = b.input('x', 'float32', [1, 2, 5, 5]);
+    const w = b.input('w', 'float32', [3, 2, 3, 3]);
+    const y = b.conv(x, w, undefined, { pads: [1, 1, 1, 1] });
+    b.graph.nodes.at(-1)!.attrs.auto_pad = { type: 'string', value: 'SAME' };
+    expect(() => grad(b, x, y)).toThrow(AttributeError);
+    expect(() => grad(b, x, y)).toThrow(/Conv node .*'auto_pad' = 'SAME' is not supported/);
   });
 });
 

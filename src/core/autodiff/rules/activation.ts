@@ -1,8 +1,6 @@
 /** Activations and the softmax family (the stable fused softmax cross-entropy comes from LogSoftmax). */
+import { readAttrs } from '../../onnx/ir';
 import type { Rule } from '../types';
-
-const axisOf = (attrs: Record<string, { type: string; value: unknown }>) =>
-  (attrs.axis?.value as number | undefined) ?? -1;
 
 // ReLU passes the gradient where its output is positive.
 export const Relu: Rule = (ctx, [dy]) => {
@@ -19,13 +17,13 @@ export const Sigmoid: Rule = ({ b, node }, [dy]) => {
 // y = softmax(x): dx = y·(dy − Σ dy·y)
 export const Softmax: Rule = ({ b, node }, [dy]) => {
   const y = node.outputs[0]!;
-  const s = b.reduce('ReduceSum', b.mul(dy!, y), [axisOf(node.attrs)], true);
+  const s = b.reduce('ReduceSum', b.mul(dy!, y), [readAttrs(node).int('axis', -1)], true);
   return [b.mul(y, b.sub(dy!, s))];
 };
 
 // y = log softmax(x): dx = dy − softmax(x)·Σ dy. With dy = −onehot/N this is (p − onehot)/N: stable.
 export const LogSoftmax: Rule = ({ b, node }, [dy]) => {
   const p = b.exp(node.outputs[0]!);
-  const s = b.reduce('ReduceSum', dy!, [axisOf(node.attrs)], true);
+  const s = b.reduce('ReduceSum', dy!, [readAttrs(node).int('axis', -1)], true);
   return [b.sub(dy!, b.mul(p, s))];
 };

@@ -1,18 +1,23 @@
 /** Conv: the input gradient is a ConvTranspose, the weight gradient a Conv of input by output gradient. */
+import { readAttrs } from '../../onnx/ir';
+import { AUTO_PADS, windowPads } from '../../onnx/shape';
+import { UnsupportedGradientError } from '../errors';
 import type { Rule } from '../types';
-import { UnsupportedGradientError } from '../types';
-
-const ints = (attrs: Record<string, { value: unknown }>, k: string) => attrs[k]?.value as number[] | undefined;
 
 export const Conv: Rule = ({ b, node, needs }, [dy]) => {
   const [X, W, B] = node.inputs as [string, string, string | undefined];
   const [, , ...k] = b.staticShape(W);
   const n = k.length;
-  const strides = ints(node.attrs, 'strides') ?? k.map(() => 1);
-  const pads = ints(node.attrs, 'pads') ?? [...k, ...k].map(() => 0);
-  const dil = ints(node.attrs, 'dilations') ?? k.map(() => 1);
-  const group = (node.attrs.group?.value as number | undefined) ?? 1;
-  if (group !== 1 || dil.some((d) => d !== 1)) {
+  const at = readAttrs(node);
+  const strides = at.ints(
+    'strides',
+    k.map(() => 1),
+  );
+  const dil = at.ints(
+    'dilations',
+    k.map(() => 1),
+  );
+  if (at.int('group', 1) !== 1 || dil.some((d) => d !== 1)) {
     throw new UnsupportedGradientError(`Conv gradient supports group = 1 and dilation 1 (node ${node.name})`);
   }
   const xs = b.shape(X).slice(2);
@@ -20,6 +25,19 @@ export const Conv: Rule = ({ b, node, needs }, [dy]) => {
   if (!xs.every((d) => typeof d === 'number'))
     throw new UnsupportedGradientError(`Conv gradient needs static spatial dims (${node.name})`);
   const [xsp, ysp] = [xs as number[], ys as number[]];
+  // auto_pad as the explicit pads it stands for; the gradient Conv/ConvTranspose take explicit pads.
+  const autoPad = at.oneOf('auto_pad', AUTO_PADS, 'NOTSET');
+  const pads = windowPads(
+    autoPad,
+    xsp,
+    k,
+    strides,
+    dil,
+    at.ints(
+      'pads',
+      [...k, ...k].map(() => 0),
+    ),
+  );
 
   // dX = ConvTranspose(dY, W); output_padding restores rows the forward stride dropped.
   let dX: string | null = null;

@@ -1,6 +1,6 @@
 /** Elementwise arithmetic. Gradients are returned at the output's (broadcast) shape. */
 import type { Rule } from '../types';
-import { UnsupportedGradientError } from '../types';
+import { UnsupportedGradientError } from '../errors';
 
 export const Add: Rule = (_, [dy]) => [dy!, dy!];
 
@@ -42,7 +42,7 @@ export const Sqrt: Rule = ({ b, node }, [dy]) => [b.div(dy!, b.mul(node.outputs[
 export const Pow: Rule = ({ b, node, needs }, [dy]) => {
   if (needs[1]) throw new UnsupportedGradientError('Pow: gradient with respect to the exponent is not supported');
   const [x, p] = node.inputs as [string, string];
-  return [b.mul(dy!, b.mul(p, b.pow(x, b.sub(p, b.scalar(1)))))];
+  return [b.mul(dy!, b.mul(p, b.pow(x, b.sub(p, b.scalar(1))))), null];
 };
 
 export const Abs: Rule = ({ b, node }, [dy]) => [b.mul(dy!, b.sign(node.inputs[0]!))];

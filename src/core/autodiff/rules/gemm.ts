@@ -1,15 +1,14 @@
 /** Gemm (Y = α·A'·B' + β·C) and MatMul. */
+import { readAttrs } from '../../onnx/ir';
 import type { Rule } from '../types';
-
-const attr = (attrs: Record<string, { value: unknown }>, k: string, d: number) =>
-  (attrs[k]?.value as number | undefined) ?? d;
 
 export const Gemm: Rule = ({ b, node, needs }, [dy]) => {
   const [A, B, C] = node.inputs as [string, string, string | undefined];
-  const alpha = attr(node.attrs, 'alpha', 1);
-  const beta = attr(node.attrs, 'beta', 1);
-  const tA = attr(node.attrs, 'transA', 0);
-  const tB = attr(node.attrs, 'transB', 0);
+  const at = readAttrs(node);
+  const alpha = at.float('alpha', 1);
+  const beta = at.float('beta', 1);
+  const tA = at.int('transA', 0);
+  const tB = at.int('transB', 0);
   // dA' = α·dY·B'ᵀ ; dB' = α·A'ᵀ·dY ; each transposed back when the op transposed its input.
   const dA = !needs[0]
     ? null

@@ -1,20 +1,37 @@
 /** Pooling. MaxPool routes each gradient to the arg-max of its window (first one on ties). */
+import { readAttrs } from '../../onnx/ir';
+import { AUTO_PADS, windowPads } from '../../onnx/shape';
+import { UnsupportedGradientError } from '../errors';
 import type { Rule } from '../types';
-import { UnsupportedGradientError } from '../types';
 
 export const MaxPool: Rule = ({ b, node }, [dy]) => {
   const X = node.inputs[0]!;
-  const k = node.attrs.kernel_shape!.value as number[];
-  const strides = (node.attrs.strides?.value as number[] | undefined) ?? k.map(() => 1);
-  const pads = (node.attrs.pads?.value as number[] | undefined) ?? [];
+  const at = readAttrs(node);
+  const k = at.ints('kernel_shape');
+  const ones = k.map(() => 1);
+  const strides = at.ints('strides', ones);
+  const dil = at.ints('dilations', ones);
   const [, c, h, w] = b.shape(X);
-  const ok =
-    k.length === 2 && strides.every((s, i) => s === k[i]) && pads.every((p) => p === 0) && node.outputs.length === 1;
-  if (!ok || typeof c !== 'number' || typeof h !== 'number' || typeof w !== 'number' || h % k[0]! || w % k[1]!) {
-    throw new UnsupportedGradientError(
-      `MaxPool gradient supports non-overlapping windows without padding on divisible sizes (${node.name})`,
+  const unsupported = () =>
+    new UnsupportedGradientError(
+      `MaxPool gradient supports non-overlapping windows without padding or dilation on divisible sizes (${node.name})`,
     );
-  }
+  if (typeof c !== 'number' || typeof h !== 'number' || typeof w !== 'number') throw unsupported();
+  // SAME_* on divisible sizes pads nothing, so it passes the check below.
+  const autoPad = at.oneOf('auto_pad', AUTO_PADS, 'NOTSET');
+  const pads = windowPads(
+    autoPad,
+    [h, w],
+    k,
+    strides,
+    dil,
+    at.ints(
+      'pads',
+      [...k, ...k].map(() => 0),
+    ),
+  );
+  const tiles = strides.every((s, i) => s === k[i]) && dil.every((d) => d === 1) && pads.every((p) => p === 0);
+  if (k.length !== 2 || !tiles || node.outputs.length !== 1 || h % k[0]! || w % k[1]!) throw unsupported();
   const [kh, kw] = k as [number, number];
   const [ho, wo] = [h / kh, w / kw];
   // Windows as a last axis: (N, C, Ho, Wo, kh·kw).

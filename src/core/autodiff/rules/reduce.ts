@@ -1,8 +1,9 @@
 /** Reductions: the gradient is broadcast back over the reduced axes. */
 import type { GraphBuilder } from '../../onnx/builder';
 import type { Node } from '../../onnx/ir';
+import { readAttrs } from '../../onnx/ir';
 import type { Rule } from '../types';
-import { UnsupportedGradientError } from '../types';
+import { UnsupportedGradientError } from '../errors';
 
 /** The reduced axes (normalised) and dY with those axes restored as size 1. */
 function restore(b: GraphBuilder, node: Node, dy: string): { axes: number[]; kept: string } {
@@ -12,8 +13,7 @@ function restore(b: GraphBuilder, node: Node, dy: string): { axes: number[]; kep
   const given = axesName ? b.knownInts(axesName) : [...Array(rank).keys()];
   if (!given) throw new UnsupportedGradientError(`${node.op}: axes must be a constant (${node.name})`);
   const axes = given.map((a) => (a < 0 ? a + rank : a));
-  const keepdims = (node.attrs.keepdims?.value as number | undefined) ?? 1;
-  return { axes, kept: keepdims ? dy : b.unsqueeze(dy, axes) };
+  return { axes, kept: readAttrs(node).int('keepdims', 1) ? dy : b.unsqueeze(dy, axes) };
 }
 
 export const ReduceSum: Rule = ({ b, node }, [dy]) => {

@@ -1,6 +1,7 @@
 /** Shape ops move values around; their gradients move them back. */
+import { readAttrs } from '../../onnx/ir';
 import type { Rule } from '../types';
-import { UnsupportedGradientError } from '../types';
+import { UnsupportedGradientError } from '../errors';
 
 const back: Rule = ({ b, node }, [dy]) => [
   b.reshapeLike(dy!, node.inputs[0]!),
@@ -16,14 +17,14 @@ export const Unsqueeze = back;
 export const Expand: Rule = (_, [dy]) => [dy!, null];
 
 export const Transpose: Rule = ({ b, node }, [dy]) => {
-  const perm = (node.attrs.perm?.value as number[] | undefined) ?? [...b.shape(node.inputs[0]!).keys()].reverse();
+  const perm = readAttrs(node).ints('perm', [...b.shape(node.inputs[0]!).keys()].reverse());
   const inverse = perm.map((_, i) => perm.indexOf(i));
   return [b.transpose(dy!, inverse)];
 };
 
 // Each input receives its own slab of dY.
 export const Concat: Rule = ({ b, node, needs }, [dy]) => {
-  const axis = node.attrs.axis!.value as number;
+  const axis = readAttrs(node).int('axis');
   let start = 0;
   return node.inputs.map((x, i) => {
     const len = b.shape(x)[axis < 0 ? axis + b.shape(x).length : axis]!;
@@ -69,7 +70,7 @@ export const Pad: Rule = ({ b, node }, [dy]) => {
   const rank = b.shape(X).length;
   const pads = b.knownInts(p);
   const axes = ax ? b.knownInts(ax) : [...Array(rank).keys()];
-  const mode = (node.attrs.mode?.value as string | undefined) ?? 'constant';
+  const mode = readAttrs(node).string('mode', 'constant');
   if (mode !== 'constant' || !pads || !axes || pads.length !== 2 * axes.length || pads.some((v) => v < 0)) {
     throw new UnsupportedGradientError(`Pad gradient needs constant mode and constant pads ≥ 0 (${node.name})`);
   }
