@@ -11,7 +11,7 @@
 import { backward, type Target } from '../autodiff/backward';
 import { gradcamWeights } from './cam-weights';
 import { GraphBuilder } from '../onnx/builder';
-import { ancestors, type Graph } from '../onnx/ir';
+import { ancestors, readAttrs, type Graph } from '../onnx/ir';
 import type { WinogradOptions } from '../onnx/winograd';
 import { winogradRewrite } from '../onnx/winograd';
 import { integerDenseRewrite } from '../onnx/integer-dense';
@@ -158,11 +158,12 @@ function classLogit(b: GraphBuilder, logits: string, cls: string, A: string): Ta
   const ofClasses = (v: string) => b.shape(v).length === 1 && b.shape(v)[0] === classes;
   const plain = dense?.op === 'Gemm' && x && W && !fromA(W) && (!bias || (!fromA(bias) && ofClasses(bias)));
   if (!plain) return oneHotSeed(b, logits, cls, classes);
-  const transB = (dense.attrs.transB?.value as number | undefined) ?? 0;
+  const at = readAttrs(dense);
+  const attrs = { alpha: at.float('alpha', 1), beta: at.float('beta', 1), transA: at.int('transA', 0) };
+  const transB = at.int('transB', 0);
   const Wc = b.gather(W, cls, transB ? 0 : 1);
   const biasC = bias && b.gather(bias, cls, 0); // a bias of shape [classes]
-  const attrs = Object.fromEntries(Object.entries(dense.attrs).map(([k, a]) => [k, a.value as number]));
-  return { name: b.gemm(x, Wc, biasC, attrs, 'class_logit') };
+  return { name: b.gemm(x, Wc, biasC, { ...attrs, transB }, 'class_logit') };
 }
 
 /** α_c = mean_hw(g); cam = ReLU(mean_c(α_c·A_c)) / max. Returns [h, w]. */

@@ -19,6 +19,7 @@
 import { backward, type Target } from '../autodiff/backward';
 import type { GraphBuilder } from '../onnx/builder';
 import type { Node } from '../onnx/ir';
+import { readAttrs } from '../onnx/ir';
 import type { WeightRef } from '../vgg16/graph';
 
 /**
@@ -68,13 +69,6 @@ function soleConsumer(nodes: Node[], value: string): Node | undefined {
   return users.length === 1 ? users[0] : undefined;
 }
 
-/** An attribute's value, or `fallback` when absent. */
-function attr<T>(node: Node, name: string, fallback: T): T | number | number[] | string {
-  const a = node.attrs[name];
-  return a && a.type !== 'tensor' ? a.value : fallback;
-}
-const ints = (v: unknown): number[] => (Array.isArray(v) ? (v as number[]) : []);
-
 /**
  * A → MaxPool (no padding) → Flatten(axis 1) → the dense layer: one plain Gemm, or several (row or
  * column blocks of the kernel, same attributes) whose outputs one Concat joins along the features.
@@ -87,25 +81,29 @@ function poolFlattenDense(
   const nodes = b.graph.nodes;
   const pool = soleConsumer(nodes, A);
   if (pool?.op !== 'MaxPool' || pool.outputs.length !== 1) return undefined;
-  if (ints(attr(pool, 'pads', [])).some((p) => p !== 0)) return undefined;
-  if (ints(attr(pool, 'dilations', [])).some((d) => d !== 1)) return undefined;
-  if (attr(pool, 'auto_pad', 'NOTSET') !== 'NOTSET') return undefined;
+  const at = readAttrs(pool);
+  if (at.ints('pads', []).some((p) => p !== 0) || at.ints('dilations', []).some((d) => d !== 1)) return undefined;
+  if (at.string('auto_pad', 'NOTSET') !== 'NOTSET') return undefined;
   const pooled = pool.outputs[0]!;
   const flat = soleConsumer(nodes, pooled);
-  if (flat?.op !== 'Flatten' || attr(flat, 'axis', 1) !== 1) return undefined;
+  if (flat?.op !== 'Flatten' || readAttrs(flat).int('axis', 1) !== 1) return undefined;
   const features = flat.outputs[0]!;
   const gemms = nodes.filter((n) => n.inputs.includes(features));
-  const plain = (n: Node) =>
-    n.op === 'Gemm' && n.inputs[0] === features && attr(n, 'transA', 0) === 0 && attr(n, 'alpha', 1) === 1;
+  const plain = (n: Node) => {
+    const at = readAttrs(n);
+    return n.op === 'Gemm' && n.inputs[0] === features && at.int('transA', 0) === 0 && at.float('alpha', 1) === 1;
+  };
   if (!gemms.length || !gemms.every(plain)) return undefined;
-  const transB = attr(gemms[0]!, 'transB', 0) === 1;
-  if (gemms.some((n) => (attr(n, 'transB', 0) === 1) !== transB)) return undefined;
+  const transposed = (n: Node) => readAttrs(n).int('transB', 0) === 1;
+  const transB = transposed(gemms[0]!);
+  if (gemms.some((n) => transposed(n) !== transB)) return undefined;
   const shape = b.shape(A);
   if (shape.length !== 4 || shape.some((d) => typeof d !== 'number')) return undefined;
   if (gemms.length === 1) return { pooled, z: gemms[0]!.outputs[0]!, kernels: [gemms[0]!.inputs[1]!], transB };
   // Blocks: every output read only by one Concat along axis 1, which takes nothing else.
   const join = soleConsumer(nodes, gemms[0]!.outputs[0]!);
-  if (join?.op !== 'Concat' || attr(join, 'axis', 0) !== 1 || join.inputs.length !== gemms.length) return undefined;
+  if (join?.op !== 'Concat' || readAttrs(join).int('axis', 0) !== 1 || join.inputs.length !== gemms.length)
+    return undefined;
   const byOutput = new Map(gemms.map((n) => [n.outputs[0]!, n]));
   const ordered = join.inputs.map((i) => byOutput.get(i));
   if (ordered.some((n) => !n || soleConsumer(nodes, n.outputs[0]!) !== join)) return undefined;

@@ -13,7 +13,8 @@
  */
 import { backward } from '../autodiff/backward';
 import { GraphBuilder } from '../onnx/builder';
-import type { Graph, Node } from '../onnx/ir';
+import type { Graph } from '../onnx/ir';
+import { readAttrs } from '../onnx/ir';
 import type { WinogradOptions } from '../onnx/winograd';
 import { winogradRewrite } from '../onnx/winograd';
 import type { WeightRef } from '../vgg16/graph';
@@ -156,22 +157,22 @@ export function convTransposeAsConv(g: Graph): Graph {
   const b = new GraphBuilder(g);
   const nodes = g.nodes;
   g.nodes = [];
-  const ints = (n: Node, k: string) => n.attrs[k]?.value as number[] | undefined;
   for (const n of nodes) {
     const w = n.inputs[1];
     const ws = w ? b.graph.values.get(w)?.shape : undefined;
     const k = ws?.[2];
-    const pads = ints(n, 'pads') ?? [0, 0, 0, 0];
+    const at = readAttrs(n);
+    const pads = at.ints('pads', [0, 0, 0, 0]);
     const eligible =
       n.op === 'ConvTranspose' &&
       n.inputs.length === 2 &&
       ws?.length === 4 &&
       typeof k === 'number' &&
       ws[3] === k &&
-      ((n.attrs.group?.value as number | undefined) ?? 1) === 1 &&
-      (ints(n, 'strides') ?? [1, 1]).every((s) => s === 1) &&
-      (ints(n, 'dilations') ?? [1, 1]).every((d) => d === 1) &&
-      (ints(n, 'output_padding') ?? [0, 0]).every((p) => p === 0) &&
+      at.int('group', 1) === 1 &&
+      at.ints('strides', [1, 1]).every((s) => s === 1) &&
+      at.ints('dilations', [1, 1]).every((d) => d === 1) &&
+      at.ints('output_padding', [0, 0]).every((p) => p === 0) &&
       pads.length === 4 &&
       pads.every((p) => p === pads[0] && p <= k - 1);
     if (!eligible) {

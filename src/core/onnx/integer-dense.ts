@@ -32,11 +32,7 @@
  */
 import { GraphBuilder } from './builder';
 import type { Graph, Node } from './ir';
-import { withoutNodes } from './ir';
-
-/** Whether an attribute holds `want` (absent: `fallback`). */
-const attrIs = (n: Node, name: string, want: number, fallback: number) =>
-  ((n.attrs[name]?.value as number | undefined) ?? fallback) === want;
+import { readAttrs, withoutNodes } from './ir';
 
 /** The int8 kernel Q (rows, cols) and its scale (per row, or one) behind a DequantizeLinear. */
 interface Kernel {
@@ -64,23 +60,24 @@ export function integerDenseRewrite(graph: Graph): Graph {
     if (dq?.op !== 'DequantizeLinear' || dq.inputs.length > 2) return undefined;
     const [q, scale] = dq.inputs as [string, string];
     const scaleDims = b.staticShape(scale);
-    const perRow = scaleDims.length === 1 && attrIs(dq, 'axis', 0, 1);
+    const perRow = scaleDims.length === 1 && readAttrs(dq).int('axis', 1) === 0;
     if (b.dtype(q) !== 'int8' || b.staticShape(q).length !== 2) return undefined;
     if (!perRow && scaleDims.reduce((p, d) => p * d, 1) !== 1) return undefined;
     return { dq, q, scale, perRow };
   };
   const eligible = (n: Node): Plan | undefined => {
-    if (n.op === 'Gather' && attrIs(n, 'axis', 0, 0)) {
+    if (n.op === 'Gather' && readAttrs(n).int('axis', 0) === 0) {
       const [w, indices] = n.inputs as [string, string];
       const k = kernel(w);
       return k && { ...k, w, kind: 'gather', indices };
     }
-    if (n.op !== 'Gemm' || !attrIs(n, 'transA', 0, 0)) return undefined;
-    if (!attrIs(n, 'alpha', 1, 1) || !attrIs(n, 'beta', 1, 1)) return undefined;
+    if (n.op !== 'Gemm') return undefined;
+    const at = readAttrs(n);
+    if (at.int('transA', 0) !== 0 || at.float('alpha', 1) !== 1 || at.float('beta', 1) !== 1) return undefined;
     const [x, w] = n.inputs as [string, string];
     const k = kernel(w);
     if (!k || b.dtype(x) !== 'float32' || b.shape(x).length !== 2) return undefined;
-    return { ...k, w, kind: 'product', x, transB: attrIs(n, 'transB', 1, 0) };
+    return { ...k, w, kind: 'product', x, transB: at.int('transB', 0) === 1 };
   };
   const candidates = new Map(graph.nodes.map((n) => [n, eligible(n)] as const));
   // A kernel goes integer only if every reader of its fp32 form is such a Gemm or a row Gather (fc2:

@@ -31,7 +31,7 @@
  */
 import { GraphBuilder } from './builder';
 import type { Dim, Graph, Node, Shape } from './ir';
-import { withoutNodes } from './ir';
+import { readAttrs, withoutNodes } from './ir';
 
 /** How one conv is rewritten. */
 export interface WinogradPlan {
@@ -143,8 +143,6 @@ function kron2(P: number[][]): Float32Array {
   return out;
 }
 
-const intsAttr = (node: Node, k: string): number[] | undefined => node.attrs[k]?.value as number[] | undefined;
-
 /** Why `node` is not a Conv the rewrite can replace (`reason`), or else its batch and sizes. */
 export function winogradEligibility(
   graph: Graph,
@@ -157,17 +155,17 @@ export function winogradEligibility(
   if (!xs || !ws) return { reason: 'unknown input shapes' };
   if (xs.dtype !== 'float32' || ws.dtype !== 'float32') return { reason: 'not float32' };
   if (node.outputs.length !== 1) return { reason: 'several outputs' };
-  const autoPad = node.attrs.auto_pad?.value;
-  if (autoPad !== undefined && autoPad !== 'NOTSET') return { reason: 'auto_pad' };
+  const at = readAttrs(node);
+  if (at.string('auto_pad', 'NOTSET') !== 'NOTSET') return { reason: 'auto_pad' };
   const [o, c, kh, kw] = ws.shape;
   if (ws.shape.length !== 4 || kh !== 3 || kw !== 3 || typeof o !== 'number' || typeof c !== 'number')
     return { reason: 'kernel is not 3×3' };
-  const ks = intsAttr(node, 'kernel_shape');
-  if (ks && (ks[0] !== 3 || ks[1] !== 3)) return { reason: 'kernel is not 3×3' };
-  if ((intsAttr(node, 'strides') ?? [1, 1]).some((s) => s !== 1)) return { reason: 'stride ≠ 1' };
-  if ((intsAttr(node, 'dilations') ?? [1, 1]).some((d) => d !== 1)) return { reason: 'dilation ≠ 1' };
-  if (((node.attrs.group?.value as number | undefined) ?? 1) !== 1) return { reason: 'grouped' };
-  const pads = intsAttr(node, 'pads') ?? [0, 0, 0, 0];
+  const ks = at.ints('kernel_shape', [3, 3]);
+  if (ks[0] !== 3 || ks[1] !== 3) return { reason: 'kernel is not 3×3' };
+  if (at.ints('strides', [1, 1]).some((s) => s !== 1)) return { reason: 'stride ≠ 1' };
+  if (at.ints('dilations', [1, 1]).some((d) => d !== 1)) return { reason: 'dilation ≠ 1' };
+  if (at.int('group', 1) !== 1) return { reason: 'grouped' };
+  const pads = at.ints('pads', [0, 0, 0, 0]);
   if (pads.length !== 4 || pads.some((p) => p !== 1)) return { reason: 'pads ≠ 1' };
   const [n, xc, h, w] = xs.shape;
   if (xs.shape.length !== 4 || xc !== c || typeof h !== 'number' || typeof w !== 'number')
