@@ -121,7 +121,7 @@ export class UnsupportedModelError extends Error {
 }
 
 /** Decode a TensorProto's data, whichever field holds it. */
-export function decodeTensor(t: P.ITensorProto): Tensor {
+function decodeTensor(t: P.ITensorProto): Tensor {
   const dtype = DTYPE_OF_CODE[t.dataType ?? 0];
   if (!dtype) throw new UnsupportedModelError(`tensor '${t.name}' has unsupported data type ${t.dataType}`);
   const dims = (t.dims ?? []).map(num);

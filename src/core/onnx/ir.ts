@@ -19,7 +19,7 @@ export interface Tensor {
 }
 
 /** Where an initializer's bytes live when they are not inline (ONNX external data). */
-export interface ExternalRef {
+interface ExternalRef {
   location: string;
   offset: number;
   length: number;
@@ -53,7 +53,7 @@ export class AttributeError extends Error {
  * naming the op, node and attribute where it has another type, is absent without a fallback, or
  * holds a value outside `allowed`.
  */
-export interface AttrReader {
+interface AttrReader {
   int(name: string, fallback?: number): number;
   float(name: string, fallback?: number): number;
   ints(name: string, fallback?: number[]): number[];

@@ -34,7 +34,7 @@ import type { Dim, Graph, Node, Shape } from './ir';
 import { readAttrs, withoutNodes } from './ir';
 
 /** How one conv is rewritten. */
-export interface WinogradPlan {
+interface WinogradPlan {
   /**
    * Output tile m: 2 → F(2×2, 3×3), 16 multiplies per tile and channel pair (2.25× fewer than
    * direct); 4 → F(4×4, 3×3), 36 per tile (4× fewer), larger transforms, ≈ 20× larger fp32 error
@@ -53,7 +53,7 @@ export interface WinogradPlan {
 }
 
 /** A conv the rewrite may replace: its node and sizes (input channels C, output channels O, H, W). */
-export interface WinogradLayer {
+interface WinogradLayer {
   node: Node;
   c: number;
   o: number;
@@ -81,7 +81,7 @@ export interface WinogradOptions {
  * every run: with the two-step 'TC' output transpose, 'TC' is faster on every layer (block1_conv2's
  * GEMM: 20 vs 40 ms; whole base 0.91× the time of 'OC' for the 224 and 112 layers).
  */
-export function defaultPlan(layer: WinogradLayer): WinogradPlan {
+function defaultPlan(layer: WinogradLayer): WinogradPlan {
   return { tile: layer.h <= 14 && layer.w <= 14 ? 2 : 4, orientation: 'TC', input: 'sep', output: 'sep' };
 }
 
@@ -144,7 +144,7 @@ function kron2(P: number[][]): Float32Array {
 }
 
 /** Why `node` is not a Conv the rewrite can replace (`reason`), or else its batch and sizes. */
-export function winogradEligibility(
+function winogradEligibility(
   graph: Graph,
   node: Node,
 ): { reason?: string; n?: Dim; c?: number; o?: number; h?: number; w?: number } {
