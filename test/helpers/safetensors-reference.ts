@@ -11,7 +11,7 @@ import type { VggWeights } from '../../src/core/vgg16/spec';
 
 export type StFile = Map<string, { shape: number[]; data: Float32Array }>;
 
-/** Every F32 tensor of a safetensors file held whole in memory. */
+/** Every F32 tensor of a safetensors file held whole in memory (views of `bytes`). */
 export function readSafetensorsWhole(bytes: Uint8Array): StFile {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = Number(view.getBigUint64(0, true));
@@ -23,8 +23,13 @@ export function readSafetensorsWhole(bytes: Uint8Array): StFile {
   for (const [name, e] of Object.entries(header)) {
     if (name === '__metadata__') continue;
     const [b, end] = e.data_offsets;
-    const copy = bytes.slice(8 + n + b, 8 + n + end);
-    out.set(name, { shape: e.shape, data: new Float32Array(copy.buffer) });
+    // A view where the data is 4-byte aligned (always, for files written as Python does), else a copy.
+    const at = bytes.byteOffset + 8 + n + b;
+    const data =
+      at % 4 === 0
+        ? new Float32Array(bytes.buffer, at, (end - b) / 4)
+        : new Float32Array(bytes.slice(8 + n + b, 8 + n + end).buffer);
+    out.set(name, { shape: e.shape, data });
   }
   return out;
 }
