@@ -4,6 +4,7 @@
  * URL; a dropped connection and a partial cache resume with Range; a server without Range restarts
  * cleanly; a 404, an HTML page, another model's file and a wrong sha256 fail with clear messages.
  */
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -170,6 +171,28 @@ describe('model build --weights <safetensors>', () => {
     }
     expect(existsSync(cachePath(url, join(dir, 'cache2')))).toBe(false);
   });
+
+  it('the convlens command exits 1 with the message on one stderr line', async () => {
+    const args = [
+      'bin/convlens.js',
+      'model',
+      'build',
+      '--weights',
+      server.url('/gone.safetensors'),
+      '--out',
+      join(dir, 'bad'),
+    ];
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = execFile(process.execPath, [...args, '--cache', join(dir, 'cache')], (error, _out, stderr) =>
+        resolve({ code: error ? (error.code as number) : 0, stderr }),
+      );
+      child.stdin?.end();
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /^convlens: DownloadError: .*\/gone\.safetensors: the server answered HTTP 404 Not Found; check the URL\n$/,
+    );
+  }, 60_000);
 
   it('refuses plain http to another host', async () => {
     await expect(
