@@ -16,6 +16,10 @@ const noop = () => {};
 const modelActions: ModelScreenActions = {
   onDownload: noop,
   onCancelDownload: noop,
+  onGetWeights: noop,
+  onWeightsUrl: noop,
+  onImportUrl: noop,
+  onDownloadServed: noop,
   onUse: noop,
   onVerify: noop,
   onDelete: noop,
@@ -102,8 +106,12 @@ describe('ModelScreen', () => {
       { type: 'library/storage', estimate: { usage: 0, quota: 2e9, persisted: false } },
     ]);
     const out = html(h(ModelScreen, { state: s, actions: modelActions }));
-    expect(out).toContain('No pretrained ImageNet weights can be downloaded here');
-    expect(out).toContain('vgg16_weights_tf_dim_ordering_tf_kernels(_notop).h5');
+    // The real weights first, the demo as the fallback; nothing about where the app was built.
+    expect(out).not.toMatch(/No pretrained|cannot be downloaded|can be downloaded here/i);
+    expect(out).toMatch(/data-testid="get-weights"[^>]*>Get ImageNet weights</);
+    expect(out.indexOf('data-testid="get-weights"')).toBeLessThan(out.indexOf('data-testid="download-demo"'));
+    expect(out).toMatch(/<input[^>]*type="url"[^>]*data-testid="import-url"/);
+    expect(out).toContain('vgg16_weights_tf_dim_ordering_tf_kernels.h5');
     expect(out).toContain('vgg16-12.onnx');
     expect(out).toMatch(/data-testid="download-demo"[^>]*>Download the demo model \(58.8 MB\)/);
     expect(out).toMatch(/Needs 58.8 MB · 2.0 GB available/);
@@ -174,7 +182,7 @@ describe('ModelScreen', () => {
     expect(out).toContain('aria-label="Re-verify vgg16-demo"');
     expect(out).toContain('aria-label="Delete vgg16-demo"');
     expect(out).toContain('Delete half for good');
-    expect(out).toContain('The demo model is stored on this device and verified');
+    expect(out).toContain('The demo weights are stored on this device and verified');
     expectLabelled(out);
   });
 });
@@ -323,7 +331,7 @@ describe('App', () => {
     const out = app(initialState());
     expect(out).toContain('convlens');
     expect(out).toContain('Starting the engine…');
-    expect(out).toContain('No pretrained ImageNet weights');
+    expect(out).toContain('Get ImageNet weights');
     expectLabelled(out);
   });
 

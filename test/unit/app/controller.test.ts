@@ -18,7 +18,10 @@ import type {
   AnalyzeOptions,
   DownloadRequest,
   ModelInfo,
+  PendingImport,
   ProgressFn,
+  ServedModel,
+  UrlImportRequest,
   StoredModel,
 } from '../../../workers/engine/protocol';
 import { deferred, FakeBitmap, settle, type Deferred } from './fake-worker';
@@ -101,6 +104,21 @@ class FakeEngine implements EngineLike {
     this.imported.push(file);
     onProgress?.({ phase: 'convert', done: 1, total: 2 });
     return stored('vgg16-keras', { source: 'keras-h5', pretrained: true });
+  }
+  urlImports: UrlImportRequest[] = [];
+  served: ServedModel[] = [];
+  pending: PendingImport[] = [];
+  importFromUrl(request: UrlImportRequest, onProgress?: ProgressFn) {
+    this.urlImports.push(request);
+    this.downloadProgress = onProgress;
+    this.download = deferred<StoredModel>();
+    return this.download.promise;
+  }
+  async pendingImports() {
+    return this.pending;
+  }
+  async listServedModels() {
+    return this.served;
   }
   restartNow() {
     this.restarts++;

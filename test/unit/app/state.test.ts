@@ -11,6 +11,7 @@ import {
   selectShowUpdate,
 } from '../../../src/app/selectors';
 import {
+  DEFAULT_WEIGHTS_URL,
   DEMO_MODEL_ID,
   FPS_WINDOW,
   initialState,
@@ -79,6 +80,8 @@ const EXAMPLES: { [K in CoreAction['type']]: Extract<CoreAction, { type: K }> } 
   'library/storage': { type: 'library/storage', estimate: { usage: 1, quota: 2, persisted: false } },
   'library/demo-size': { type: 'library/demo-size', bytes: 123 },
   'library/confirm-delete': { type: 'library/confirm-delete', id: 'a' },
+  'library/weights-url': { type: 'library/weights-url', url: 'https://mirror.test/vgg16.safetensors' },
+  'library/served': { type: 'library/served', served: [], pending: [] },
   'download/start': { type: 'download/start', id: DEMO_MODEL_ID },
   'download/progress': { type: 'download/progress', progress: progress(5) },
   'download/cancel': { type: 'download/cancel' },
@@ -161,6 +164,9 @@ describe('reducer: library', () => {
       storage: { usage: 1, quota: 2, persisted: false },
       demoBytes: 123,
       confirmDelete: 'a',
+      weightsUrl: DEFAULT_WEIGHTS_URL,
+      served: [],
+      pending: [],
     });
     expect(reducer(s, { type: 'library/confirm-delete' }).library.confirmDelete).toBeUndefined();
   });
