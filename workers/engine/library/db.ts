@@ -39,11 +39,8 @@ export interface ImportRecord {
   identity: SourceIdentity;
   /** Source byte to request next. */
   offset: number;
-  /** The converter's snapshot at `offset` (stream mode). */
+  /** The converter's snapshot at `offset`, with the file's SHA-256 mid-state (stream mode). */
   converter?: unknown;
-  /** The whole file's incremental SHA-256 state over bytes [0, hashedTo), when a sha256 is to be checked. */
-  hash?: unknown;
-  hashedTo: number;
   /** The published sha256 to check, lower-case hex. */
   sha256?: string;
   /** Shard files (stream mode) or chunk count (file mode) stored so far. */

@@ -27,13 +27,13 @@ import type {
   UrlImportRequest,
 } from '../protocol';
 import { LibraryConnection } from './connection';
-import { defaultConverter, defaultHash, type ConverterFactory, type HashFactory } from './convert';
+import { defaultConverter, type ConverterFactory } from './convert';
 import type { DbEvent } from './db';
 import { AbortError, QuotaError, UnsupportedWeightsError } from './errors';
 import { fetchManifest, fetchServedModels, fetchShard, folderUrl, selectParts, type FetchFn } from './remote';
 import { describe, dropIncomplete, exactBuffer, markComplete, purge, sameShards } from './records';
 import { IdbBundleStore, readShard } from './store';
-import { discardImport, idFromUrl, importFromUrl, urlKind } from './url-import';
+import { discardImport, FILE_CHUNK_BYTES, idFromUrl, importFromUrl, urlKind } from './url-import';
 
 /** The parts of `navigator.storage` the library uses (persist() exists only on Window, not in workers). */
 export interface StorageLike {
@@ -55,12 +55,13 @@ export interface LibraryOptions {
   progressIntervalMs?: number;
   /** Architecture imported weights must have (default VGG16; tests import tiny ones). */
   importConfig?: VggConfig;
-  /** The streaming safetensors converter and incremental SHA-256 (defaults: the app's). */
+  /** The streaming safetensors converter (default: the app's). */
   converter?: ConverterFactory;
-  hash?: HashFactory;
   /** Automatic resumes of a URL import after a dropped connection (default 3), and the first wait (default 1 s). */
   retries?: number;
   retryDelayMs?: number;
+  /** Bytes per stored chunk of a downloaded .h5/.onnx file (default FILE_CHUNK_BYTES). */
+  chunkBytes?: number;
 }
 
 const HDF5_MAGIC = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -79,9 +80,9 @@ export class IdbModelLibrary implements ModelLibrary {
   private readonly progressIntervalMs: number;
   private readonly importConfig: VggConfig;
   private readonly converter: ConverterFactory;
-  private readonly hash: HashFactory;
   private readonly retries: number;
   private readonly retryDelayMs: number;
+  private readonly chunkBytes: number;
   private active: { id: string; controller: AbortController } | undefined;
 
   constructor(options: LibraryOptions = {}) {
@@ -94,9 +95,9 @@ export class IdbModelLibrary implements ModelLibrary {
     this.progressIntervalMs = options.progressIntervalMs ?? 100;
     this.importConfig = options.importConfig ?? VGG16;
     this.converter = options.converter ?? defaultConverter;
-    this.hash = options.hash ?? defaultHash;
     this.retries = options.retries ?? 3;
     this.retryDelayMs = options.retryDelayMs ?? 1000;
+    this.chunkBytes = options.chunkBytes ?? FILE_CHUNK_BYTES;
   }
 
   // ---------------------------------------------------------------- queries
@@ -143,9 +144,9 @@ export class IdbModelLibrary implements ModelLibrary {
           cfg: this.importConfig,
           signal,
           converter: this.converter,
-          hash: this.hash,
           retries: this.retries,
           retryDelayMs: this.retryDelayMs,
+          chunkBytes: this.chunkBytes,
           report: this.reporter(onProgress),
           ensureSpace: (needed) => this.ensureSpace(needed),
           importWeights: (file) => this.importWeights(file, onProgress),

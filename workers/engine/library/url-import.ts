@@ -1,7 +1,7 @@
 /**
  * A weights file fetched by URL into a stored bundle, resumable across reloads and dropped connections.
  * safetensors streams through the converter: never the whole fp32 file in memory, each shard stored as
- * it completes, then the converter's snapshot, the hash state and the file's validators (ImportRecord).
+ * it completes, then the converter's snapshot (with the file's hash state) and validators (ImportRecord).
  * Keras .h5 and ONNX are stored in chunks first and converted at the end by the existing importers:
  * HDF5 is read by random access (h5wasm needs the whole file) and the ONNX reader parses one protobuf.
  * The model is `ready` only after every converted shard verifies against the manifest (two-phase commit).
@@ -12,7 +12,7 @@ import { sha256Hex } from '../../../src/core/bundle/sha256';
 import { verifyShard } from '../../../src/core/bundle/verify';
 import type { VggConfig } from '../../../src/core/vgg16/spec';
 import type { Progress, StoredModel } from '../protocol';
-import type { ConverterFactory, HashFactory, IncrementalHash, StreamConverter } from './convert';
+import type { ConverterFactory, StreamConverter } from './convert';
 import type { ImportRecord, LibraryDb } from './db';
 import {
   QuotaError,
@@ -36,7 +36,8 @@ export interface UrlImportContext {
   cfg: VggConfig;
   signal: AbortSignal;
   converter: ConverterFactory;
-  hash: HashFactory;
+  /** Bytes per stored chunk of an .h5/.onnx file (FILE_CHUNK_BYTES; tests use small ones). */
+  chunkBytes: number;
   /** Automatic resumes after a dropped connection before giving up (the user's Resume goes on). */
   retries: number;
   retryDelayMs: number;
@@ -108,7 +109,6 @@ function fresh(id: string, url: string, mode: ImportRecord['mode'], o: OpenedSou
     mode,
     identity: o.identity,
     offset: 0,
-    hashedTo: 0,
     ...(sha256 ? { sha256 } : {}),
     shards: [],
     chunks: 0,
@@ -170,12 +170,10 @@ async function attemptImport(
   // Stream mode keeps ~a quarter of the fp32 file (int8); file mode holds the file, then its bundle.
   space.needed = Math.round(total > 0 ? (mode === 'stream' ? total / 4 : total * 1.25) : 0);
   if (first) await ctx.ensureSpace(space.needed);
-  const hasher: IncrementalHash | undefined = record.sha256 ? ctx.hash(record.hash) : undefined;
   let converter: StreamConverter | undefined;
   let pending: Uint8Array[] = [];
   let pendingBytes = 0;
   let rec: ImportRecord = record;
-  const stored: string[] = [...rec.shards];
   ctx.report({ phase: 'download', done: pos, total, unit: 'bytes' }, true);
 
   for (;;) {
@@ -183,48 +181,21 @@ async function attemptImport(
     if (!chunk) break;
     if (first) {
       first = false;
-      if (looksLikeHtml(chunk)) throw new WeightsHtmlError(url);
-      if (kind === undefined) kind = looksLikeSafetensors(chunk) ? 'safetensors' : undefined;
-      if (kind === undefined && chunk[0] === 0x89 && chunk[1] === 0x48) kind = 'h5';
-      if (kind === undefined)
-        throw new UnsupportedWeightsError(
-          `${url} is not a weights file convlens reads: use a .safetensors (timm/torchvision VGG16), Keras .h5 ` +
-            'or ONNX file, or a convlens bundle folder (a URL ending in /)',
-        );
-      if (kind === 'safetensors' && !looksLikeSafetensors(chunk))
-        throw new UnsupportedWeightsError(`${url} is not a safetensors file (its header is not one)`);
-      if (mode !== (kind === 'safetensors' ? 'stream' : 'file')) {
-        mode = kind === 'safetensors' ? 'stream' : 'file';
-        rec = { ...rec, mode };
-      }
+      kind = checkFirstBytes(chunk, url, kind);
+      mode = kind === 'safetensors' ? 'stream' : 'file';
+      rec = { ...rec, mode };
     }
-    if (hasher && pos + chunk.length > rec.hashedTo) hasher.update(chunk.subarray(Math.max(0, rec.hashedTo - pos)));
-    const hashedTo = Math.max(rec.hashedTo, pos + chunk.length);
     pos += chunk.length;
     if (mode === 'stream') {
-      converter ??= await ctx.converter({
-        id,
-        cfg: ctx.cfg,
-        sink: async (file, bytes) => {
-          await db.put('shards', bytes.slice().buffer as ArrayBuffer, [id, file]);
-          if (!stored.includes(file)) stored.push(file);
-        },
-        ...(rec.converter ? { resume: rec.converter as { offset: number } } : {}),
-      });
-      const before = stored.length;
-      await converter.push(chunk);
-      if (stored.length !== before) {
-        rec = { ...rec, offset: converter.snapshot().offset, converter: converter.snapshot(), shards: [...stored] };
-        rec = { ...rec, hashedTo, ...(hasher ? { hash: hasher.state() } : {}), updatedAt: new Date().toISOString() };
-        await db.put('imports', rec, id);
-      }
+      converter ??= await startConverter(ctx, rec, (next) => (rec = next));
+      await converter.write(chunk);
     } else {
       pending.push(chunk);
       pendingBytes += chunk.length;
-      if (pendingBytes >= FILE_CHUNK_BYTES) {
+      while (pendingBytes >= ctx.chunkBytes) {
         const all = joined(pending);
-        rec = await storeChunk(db, rec, all.slice(0, FILE_CHUNK_BYTES), hasher, hashedTo);
-        pending = [all.subarray(FILE_CHUNK_BYTES)];
+        rec = await storeChunk(db, rec, all.slice(0, ctx.chunkBytes));
+        pending = [all.subarray(ctx.chunkBytes)];
         pendingBytes = pending[0]!.length;
       }
     }
@@ -235,21 +206,73 @@ async function attemptImport(
   ctx.report({ phase: 'download', done: pos, total: total || pos, unit: 'bytes' }, true);
 
   if (mode === 'file') {
-    if (pendingBytes > 0) rec = await storeChunk(db, rec, joined(pending).slice(), hasher, pos);
+    if (pendingBytes > 0) rec = await storeChunk(db, rec, joined(pending).slice());
     return finishFile(ctx, rec, url);
   }
   if (!converter) throw new UnsupportedWeightsError(`${url} is empty`);
-  const manifest = await converter.finish();
-  rec = { ...rec, shards: [...stored] };
-  await db.put('imports', rec, id);
-  if (hasher && rec.sha256) {
-    const actual = hasher.hex();
-    if (actual !== rec.sha256) {
-      await deleteImport(db, id, rec);
-      throw new WeightsChecksumError(url, rec.sha256, actual);
-    }
+  let manifest: BundleManifest;
+  try {
+    manifest = await converter.finish();
+  } catch (err) {
+    // A wrong sha256 or a malformed end: nothing of this file can be kept.
+    if ((err as { name?: unknown }).name === 'SourceHashError') await deleteImport(db, id, rec);
+    throw err;
   }
   return commit(ctx, rec, manifest);
+}
+
+/** Is the file what its URL says (or, without an extension, a format the app reads)? */
+function checkFirstBytes(
+  chunk: Uint8Array,
+  url: string,
+  kind: UrlImportJob['kind'],
+): NonNullable<UrlImportJob['kind']> {
+  if (looksLikeHtml(chunk)) throw new WeightsHtmlError(url);
+  const h5 = chunk[0] === 0x89 && chunk[1] === 0x48 && chunk[2] === 0x44 && chunk[3] === 0x46;
+  if (kind === undefined) kind = h5 ? 'h5' : looksLikeSafetensors(chunk) ? 'safetensors' : undefined;
+  if (kind === undefined)
+    throw new UnsupportedWeightsError(
+      `${url} is not a weights file convlens reads: use a .safetensors (timm/torchvision VGG16), Keras .h5 ` +
+        'or ONNX file, or a convlens model folder (a URL ending in /)',
+    );
+  if (kind === 'safetensors' && !looksLikeSafetensors(chunk))
+    throw new UnsupportedWeightsError(`${url} is not a safetensors file (it does not start with a safetensors header)`);
+  return kind;
+}
+
+/** The converter, fresh or from the stored snapshot; its sink stores each shard, then the point to resume from. */
+async function startConverter(
+  ctx: UrlImportContext,
+  rec: ImportRecord,
+  update: (rec: ImportRecord) => void,
+): Promise<StreamConverter> {
+  const { db } = ctx;
+  const shards = new Set(rec.shards);
+  let record = rec;
+  const converter: StreamConverter = await ctx.converter(
+    {
+      id: rec.id,
+      quantization: 'int8',
+      config: ctx.cfg,
+      ...(rec.converter ? { snapshot: rec.converter } : {}),
+      ...(rec.sha256 ? { sha256: rec.sha256 } : {}),
+    },
+    async ({ file, bytes }) => {
+      await db.put('shards', bytes.slice().buffer as ArrayBuffer, [rec.id, file]);
+      shards.add(file);
+      const snapshot = converter.snapshot();
+      record = {
+        ...record,
+        offset: snapshot.offset,
+        converter: snapshot,
+        shards: [...shards],
+        updatedAt: new Date().toISOString(),
+      };
+      await db.put('imports', record, rec.id);
+      update(record);
+    },
+  );
+  return converter;
 }
 
 function joined(list: Uint8Array[]): Uint8Array {
@@ -264,19 +287,11 @@ function joined(list: Uint8Array[]): Uint8Array {
 }
 
 /** Stores `data` (its own buffer) as the next file chunk and moves the resume point past it. */
-async function storeChunk(
-  db: LibraryDb,
-  rec: ImportRecord,
-  data: Uint8Array,
-  hasher: IncrementalHash | undefined,
-  hashedTo: number,
-): Promise<ImportRecord> {
+async function storeChunk(db: LibraryDb, rec: ImportRecord, data: Uint8Array): Promise<ImportRecord> {
   const next: ImportRecord = {
     ...rec,
     offset: rec.offset + data.length,
     chunks: rec.chunks + 1,
-    hashedTo,
-    ...(hasher ? { hash: hasher.state() } : {}),
     updatedAt: new Date().toISOString(),
   };
   const tx = db.transaction(['chunks', 'imports'], 'readwrite');

@@ -18,7 +18,7 @@ export interface ModelListProps {
   onCancelDelete(): void;
 }
 
-const SOURCE: Readonly<Partial<Record<WeightSource | string, string>>> = {
+const SOURCE: Readonly<Record<WeightSource, string>> = {
   demo: 'seeded demo',
   'keras-h5': 'Keras .h5',
   'onnx-zoo': 'ONNX zoo',
@@ -45,9 +45,8 @@ function Row({ model, props }: { model: StoredModel; props: ModelListProps }) {
         <span class={model.ready ? 'badge badge-ok' : 'badge badge-warn'}>{model.ready ? 'ready' : 'incomplete'}</span>
       </div>
       <p class="model-meta">
-        {SOURCE[model.source] ?? model.source} · {model.pretrained ? 'pretrained' : 'demo weights'} ·{' '}
-        {model.quantization} · {stored < total ? `${formatBytes(stored)} of ${formatBytes(total)}` : formatBytes(total)}{' '}
-        · {parts}
+        {SOURCE[model.source]} · {model.pretrained ? 'pretrained' : 'demo weights'} · {model.quantization} ·{' '}
+        {stored < total ? `${formatBytes(stored)} of ${formatBytes(total)}` : formatBytes(total)} · {parts}
       </p>
       {job && (
         <ProgressBar
