@@ -22,7 +22,7 @@ export interface LibraryHost {
   store: Store;
   dispatch: Store['dispatch'];
   bridge: EngineLike;
-  deps: Pick<ControllerDeps, 'baseUri' | 'settings' | 'persistStorage'>;
+  deps: Pick<ControllerDeps, 'baseUri' | 'settings' | 'persistStorage' | 'now'>;
   /** A deleted model may be the live one. */
   stopCamera(): void;
   /** A loaded model goes live in the views that show the camera. */
@@ -107,7 +107,7 @@ export class LibraryController {
     this.dispatch({ type: 'download/start', id, source });
     void this.host.deps.persistStorage().catch(() => false);
     try {
-      const model = await run((progress) => this.dispatch({ type: 'download/progress', progress, at: Date.now() }));
+      const model = await run((progress) => this.dispatch({ type: 'download/progress', progress, at: this.host.deps.now() }));
       this.dispatch({ type: 'download/done', model });
       if (model.ready && this.state.model.status === 'none') void this.useModel(model.id);
     } catch (err) {

@@ -5,6 +5,7 @@ import {
   pickStartupModel,
   selectBusy,
   selectDemoStorage,
+  selectTransferRate,
   selectDemoWeights,
   selectFps,
   selectReadyModels,
@@ -147,6 +148,31 @@ describe('reducer: engine', () => {
   it('tracks connectivity', () => {
     expect(reducer(initialState(), EXAMPLES.online).online).toBe(false);
     expect(initialState({ online: false }).online).toBe(false);
+  });
+});
+
+describe('reducer: download rate', () => {
+  const bytes = (done: number) => ({ phase: 'download', done, total: 1000, unit: 'bytes' as const });
+  it('anchors the rate at the first byte report of each run, so a resumed run does not count kept bytes', () => {
+    let s = run([
+      { type: 'download/start', id: 'u', source: 'url' },
+      { type: 'download/progress', progress: bytes(0), at: 0 },
+      { type: 'download/progress', progress: bytes(200), at: 2000 },
+    ]);
+    expect(selectTransferRate(s)).toEqual({ rate: 100, eta: 8 });
+    s = run(
+      [
+        { type: 'download/failed', error: err('AbortError') },
+        { type: 'download/start', id: 'u', source: 'url' },
+        { type: 'download/progress', progress: bytes(200), at: 60_000 },
+        { type: 'download/progress', progress: bytes(250), at: 60_500 },
+      ],
+      s,
+    );
+    // Under a second since the resume: no rate yet, rather than one diluted by the pause.
+    expect(selectTransferRate(s)).toEqual({});
+    s = reducer(s, { type: 'download/progress', progress: bytes(600), at: 62_000 });
+    expect(selectTransferRate(s)).toEqual({ rate: 200, eta: 2 });
   });
 });
 
