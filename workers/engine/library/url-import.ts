@@ -7,11 +7,12 @@
  * The model is `ready` only after every converted shard verifies against the manifest (two-phase commit).
  */
 import type { BundleManifest } from '../../../src/core/bundle/manifest';
-import { MissingShardError } from '../../../src/core/bundle/errors';
+import { MissingShardError, SourceHashError } from '../../../src/core/bundle/errors';
 import { sha256Hex } from '../../../src/core/bundle/sha256';
 import { verifyShard } from '../../../src/core/bundle/verify';
 import type { VggConfig } from '../../../src/core/vgg16/spec';
 import type { Progress, StoredModel } from '../protocol';
+import type { SafetensorsSnapshot } from '../../../src/core/vgg16/safetensors';
 import type { ConverterFactory, StreamConverter } from './convert';
 import type { ImportRecord, LibraryDb } from './db';
 import {
@@ -130,6 +131,11 @@ export async function importFromUrl(ctx: UrlImportContext, request: UrlImportJob
     try {
       return await attemptImport(ctx, request, space);
     } catch (err) {
+      // A stored state this converter cannot continue (an older app version's): start the file again.
+      if ((err as { name?: unknown }).name === 'ConversionStateError' && attempt === 0) {
+        await discardImport(db, request.id);
+        continue;
+      }
       // A connection dropped mid-file: go on from the last stored point, a few times, then let the user resume.
       if (!(err instanceof WeightsNetworkError) || attempt >= ctx.retries || signal.aborted) {
         if (isQuotaExceeded(err)) {
@@ -214,9 +220,10 @@ async function attemptImport(
   try {
     manifest = await converter.finish();
   } catch (err) {
-    // A wrong sha256 or a malformed end: nothing of this file can be kept.
-    if ((err as { name?: unknown }).name === 'SourceHashError') await deleteImport(db, id, rec);
-    throw err;
+    // Another file than the published one: nothing of it can be kept.
+    if (!(err instanceof SourceHashError)) throw err;
+    await deleteImport(db, id, rec);
+    throw new WeightsChecksumError(url, err.expected, err.actual);
   }
   return commit(ctx, rec, manifest);
 }
@@ -254,7 +261,7 @@ async function startConverter(
       id: rec.id,
       quantization: 'int8',
       config: ctx.cfg,
-      ...(rec.converter ? { snapshot: rec.converter } : {}),
+      ...(rec.converter ? { snapshot: rec.converter as SafetensorsSnapshot } : {}),
       ...(rec.sha256 ? { sha256: rec.sha256 } : {}),
     },
     async ({ file, bytes }) => {
