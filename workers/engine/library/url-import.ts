@@ -24,6 +24,7 @@ import {
 } from './errors';
 import type { FetchFn } from './remote';
 import { looksLikeHtml, openSource, readChunk, type OpenedSource } from './source';
+import { exactBuffer } from './records';
 import { readShard } from './store';
 
 /** Raw file chunks of an .h5/.onnx import: small enough for one IndexedDB value on every browser. */
@@ -265,7 +266,7 @@ async function startConverter(
       ...(rec.sha256 ? { sha256: rec.sha256 } : {}),
     },
     async ({ file, bytes }) => {
-      await db.put('shards', bytes.slice().buffer as ArrayBuffer, [rec.id, file]);
+      await db.put('shards', exactBuffer(bytes), [rec.id, file]);
       shards.add(file);
       const snapshot = converter.snapshot();
       record = {
