@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `convlens` — the engine from the command line:
- *   convlens model build --weights demo|<file.h5>|<file.onnx> [--quant int8|fp32] [--seed N] [--arch vgg16|tiny-vgg] --out models/<id>
+ *   convlens model build --weights demo|<file.h5>|<file.onnx>|<file.safetensors>|<https URL> [--quant int8|fp32] [--seed N] [--arch vgg16|tiny-vgg] [--cache DIR] [--sha256 HEX] --out models/<id>
  *   convlens model export --out <file.onnx> [--model models/<id>] [--score logit|probability]
  *   convlens classify <image…> [--model models/<id>] [--classifier my.classifier] [--class <index|label>] [--heatmap out.png] [--json]
  *   convlens classify <image…> --cam gradcam|gradcam++|layercam [--layer <conv layer>] [--class …] [--heatmap out.png] [--json]
@@ -18,7 +18,8 @@ import { isCamMethod } from '../core/insight/cam';
 import { BOOK_SETTINGS } from '../core/insight/filters';
 
 const USAGE = `usage:
-  convlens model build --weights demo|<file.h5>|<file.onnx> [--quant int8|fp32] [--seed N] [--arch vgg16|tiny-vgg] --out models/<id>
+  convlens model build --weights demo|<file.h5>|<file.onnx>|<file.safetensors>|<https URL of a .safetensors> [--quant int8|fp32] [--seed N]
+                     [--arch vgg16|tiny-vgg] [--cache DIR (downloads, resumed; default ~/.cache/convlens)] [--sha256 HEX] --out models/<id>
   convlens model export --out <file.onnx> [--model models/<id>] [--score logit|probability]
   convlens classify <image…> [--model models/<id>] [--classifier my.classifier] [--class <index|label>] [--heatmap out.png] [--json]
   convlens classify <image…> --cam gradcam|gradcam++|layercam [--layer <conv layer, default block5_conv3>] [--class …] [--heatmap out.png] [--json]
@@ -43,6 +44,8 @@ export async function main(argv: string[]): Promise<number> {
       seed: { type: 'string', default: '1' },
       arch: { type: 'string', default: 'vgg16' },
       out: { type: 'string' },
+      cache: { type: 'string' },
+      sha256: { type: 'string' },
       model: { type: 'string', default: 'models/vgg16-demo' },
       class: { type: 'string' },
       heatmap: { type: 'string' },
@@ -86,6 +89,8 @@ export async function main(argv: string[]): Promise<number> {
       seed: Number(values.seed),
       arch: values.arch!,
       out: values.out,
+      cache: values.cache,
+      sha256: values.sha256,
     });
     return 0;
   }

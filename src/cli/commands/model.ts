@@ -12,7 +12,9 @@ import { readOnnxZoo } from '../../core/vgg16/onnx-zoo';
 import type { PreprocessMode, VggConfig, VggWeights } from '../../core/vgg16/spec';
 import { TINY_VGG, VGG16 } from '../../core/vgg16/spec';
 import type { WeightSource } from '../../../workers/engine/protocol';
+import type { BundleManifest } from '../../core/bundle/manifest';
 import { FsBundleStore, writeBundle } from '../fs-store';
+import { buildFromSafetensors, isSafetensors } from './model-safetensors';
 
 const ARCHS: Record<string, VggConfig> = { vgg16: VGG16, 'tiny-vgg': TINY_VGG };
 
@@ -56,10 +58,18 @@ export async function buildCommand(o: {
   seed: number;
   arch: string;
   out: string;
+  cache?: string;
+  sha256?: string;
 }): Promise<void> {
   const cfg = ARCHS[o.arch];
   if (!cfg) throw new InputFileError(`unknown --arch '${o.arch}' (vgg16 or tiny-vgg)`);
   const t0 = performance.now();
+  if (/^https?:\/\//i.test(o.weights) || (o.weights !== 'demo' && (await isSafetensors(o.weights)))) {
+    const manifest = await buildFromSafetensors({ ...o, cfg, id: basename(resolve(o.out)) });
+    report(o.out, manifest, o.quant, t0);
+    return;
+  }
+  if (o.sha256 !== undefined) throw new InputFileError('--sha256 checks a safetensors file (a URL or .safetensors)');
   const imported = await importWeights(o.weights, cfg, o.seed);
   const { manifest, shards } = await buildBundle({
     id: basename(resolve(o.out)),
@@ -70,10 +80,14 @@ export async function buildCommand(o: {
     quantization: o.quant,
   });
   await writeBundle(o.out, manifest, shards);
+  report(o.out, manifest, o.quant, t0);
+}
+
+function report(out: string, manifest: BundleManifest, quant: string, t0: number): void {
   const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
   const parts = manifest.parts.map((p) => `${p.name} ${mb(p.bytes)} in ${p.shards.length} shards`).join(', ');
   console.log(
-    `wrote ${o.out}: ${manifest.source}${manifest.pretrained ? '' : ' (demo weights, not pretrained)'}, ${o.quant}; ${parts}; ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    `wrote ${out}: ${manifest.source}${manifest.pretrained ? '' : ' (demo weights, not pretrained)'}, ${quant}; ${parts}; ${((performance.now() - t0) / 1000).toFixed(1)} s`,
   );
 }
 

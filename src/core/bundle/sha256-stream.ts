@@ -13,7 +13,8 @@ export interface Sha256State {
   length: number;
 }
 
-const K = new Uint32Array([
+// Int32Array throughout: V8 keeps 32-bit signed words as small integers; unsigned ones above 2³¹ become doubles.
+const K = new Int32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
   0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
   0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8,
@@ -27,8 +28,8 @@ const K = new Uint32Array([
 const INITIAL = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
 
 export class Sha256 {
-  private readonly h = new Uint32Array(INITIAL);
-  private readonly w = new Uint32Array(64);
+  private readonly h = new Int32Array(INITIAL);
+  private readonly w = new Int32Array(64);
   private readonly block = new Uint8Array(64);
   private fill = 0;
   private length = 0;
@@ -68,7 +69,7 @@ export class Sha256 {
   }
 
   state(): Sha256State {
-    return { h: [...this.h], pending: this.block.slice(0, this.fill), length: this.length };
+    return { h: Array.from(this.h, (x) => x >>> 0), pending: this.block.slice(0, this.fill), length: this.length };
   }
 
   /** The digest of everything so far, lower-case hex; the hash itself is left as it was. */
@@ -82,7 +83,7 @@ export class Sha256 {
     view.setUint32(pad.length - 4, bits >>> 0);
     copy.update(pad);
     let hex = '';
-    for (const word of copy.h) hex += word.toString(16).padStart(8, '0');
+    for (const word of copy.h) hex += (word >>> 0).toString(16).padStart(8, '0');
     return hex;
   }
 
@@ -97,10 +98,17 @@ export class Sha256 {
       const b = w[t - 2]!;
       const s0 = ((a >>> 7) | (a << 25)) ^ ((a >>> 18) | (a << 14)) ^ (a >>> 3);
       const s1 = ((b >>> 17) | (b << 15)) ^ ((b >>> 19) | (b << 13)) ^ (b >>> 10);
-      w[t] = w[t - 16]! + s0 + w[t - 7]! + s1;
+      w[t] = (w[t - 16]! + s0 + w[t - 7]! + s1) | 0;
     }
     const h = this.h;
-    let [a, b, c, e, f, g, hh, dd] = [h[0]!, h[1]!, h[2]!, h[4]!, h[5]!, h[6]!, h[7]!, h[3]!];
+    let a = h[0]!;
+    let b = h[1]!;
+    let c = h[2]!;
+    let dd = h[3]!;
+    let e = h[4]!;
+    let f = h[5]!;
+    let g = h[6]!;
+    let hh = h[7]!;
     for (let t = 0; t < 64; t++) {
       const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
       const ch = (e & f) ^ (~e & g);
@@ -117,13 +125,13 @@ export class Sha256 {
       b = a;
       a = (t1 + t2) | 0;
     }
-    h[0] = h[0]! + a;
-    h[1] = h[1]! + b;
-    h[2] = h[2]! + c;
-    h[3] = h[3]! + dd;
-    h[4] = h[4]! + e;
-    h[5] = h[5]! + f;
-    h[6] = h[6]! + g;
-    h[7] = h[7]! + hh;
+    h[0] = (h[0]! + a) | 0;
+    h[1] = (h[1]! + b) | 0;
+    h[2] = (h[2]! + c) | 0;
+    h[3] = (h[3]! + dd) | 0;
+    h[4] = (h[4]! + e) | 0;
+    h[5] = (h[5]! + f) | 0;
+    h[6] = (h[6]! + g) | 0;
+    h[7] = (h[7]! + hh) | 0;
   }
 }

@@ -56,15 +56,12 @@ function expectedTensors(cfg: VggConfig, naming: SafetensorsLayout['naming']): M
   const out = new Map<string, Expected>();
   let index = 0;
   const convs = convLayers(cfg);
-  for (const [b, widths] of cfg.blocks.entries()) {
-    for (let i = 0; i < widths.length; i++) {
-      const l = convs.find((c) => c.block === b + 1 && c.name.endsWith(`_conv${i + 1}`))!;
-      out.set(`features.${index}.weight`, { layer: l.name, role: 'kernel', shapes: [[l.cout, l.cin, 3, 3]] });
-      out.set(`features.${index}.bias`, { layer: l.name, role: 'bias', shapes: [[l.cout]] });
-      index += 2; // the conv and its ReLU
-    }
-    index += 1; // the block's max-pool
-  }
+  convs.forEach((l, k) => {
+    out.set(`features.${index}.weight`, { layer: l.name, role: 'kernel', shapes: [[l.cout, l.cin, 3, 3]] });
+    out.set(`features.${index}.bias`, { layer: l.name, role: 'bias', shapes: [[l.cout]] });
+    index += 2; // the conv and its ReLU
+    if (convs[k + 1]?.block !== l.block) index += 1; // the block's max-pool
+  });
   const F = featureSize(cfg);
   const last = cfg.blocks[cfg.blocks.length - 1]!;
   const channels = last[last.length - 1]!;

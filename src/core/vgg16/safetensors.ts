@@ -28,7 +28,7 @@ import { sha256Hex } from '../bundle/sha256';
 import type { Sha256State } from '../bundle/sha256-stream';
 import { Sha256 } from '../bundle/sha256-stream';
 import { parseManifest } from '../bundle/verify';
-import { quantizePerChannel } from '../quant/int8';
+import { QuantizeError, quantizePerChannel } from '../quant/int8';
 import type { SafetensorsLayout, SourceTensor } from './safetensors-header';
 import { headerSize, parseHeader } from './safetensors-header';
 import type { VggConfig } from './spec';
@@ -289,7 +289,16 @@ class Converter implements SafetensorsConverter {
       this.put(entry, local * this.row.length, this.row);
       return;
     }
-    const { q, scale } = quantizePerChannel(floats, [1, t.rowElems]);
+    let quantized: ReturnType<typeof quantizePerChannel>;
+    try {
+      quantized = quantizePerChannel(floats, [1, t.rowElems]);
+    } catch (e) {
+      if (!(e instanceof QuantizeError)) throw e;
+      throw new WeightsMismatchError(
+        `${t.layer}/kernel row ${r} has a value that is not finite: the weights are corrupt`,
+      );
+    }
+    const { q, scale } = quantized;
     this.put(entry, local * t.rowElems, new Uint8Array(q.buffer));
     this.put(this.entries.get(`${t.layer}/scale`)![k]!, local * 4, new Uint8Array(scale.buffer));
   }

@@ -138,6 +138,33 @@ describe('createSafetensorsConverter', () => {
     await expect(wrong.finish()).rejects.toThrow(SourceHashError);
   });
 
+  it('skips tensors it does not read, wherever they lie in the file', async () => {
+    const extra = (name: string): StTensor => ({ name, dtype: 'I64', shape: [3], data: new Float32Array(6) });
+    const more = writeSafetensors([
+      ...vggTensors(cfg, weights),
+      extra('aaa.step'),
+      extra('features.3.num_batches_tracked'),
+      extra('zzz'),
+    ]);
+    expect(more.length).toBeGreaterThan(file.length);
+    expectSame(
+      await convert(randomChunks(more, mulberry32(5), 300), { quantization: 'int8' }),
+      await reference('int8'),
+    );
+  });
+
+  it.each(['int8', 'fp32'] as const)(
+    '%s: refuses weights that are not finite, naming the layer',
+    async (quantization) => {
+      const bad = vggTensors(cfg, weights).map((t) =>
+        t.name === 'pre_logits.fc1.weight' ? { ...t, data: t.data.map((v, i) => (i === 37 ? NaN : v)) } : t,
+      );
+      await expect(convert([writeSafetensors(bad)], { quantization })).rejects.toThrow(
+        /not finite|fc1\/kernel\[37\] is NaN/,
+      );
+    },
+  );
+
   it('refuses a snapshot of another conversion', async () => {
     const c = createSafetensorsConverter({ id: 'st', config: cfg, quantization: 'int8' }, async () => {});
     await c.write(file.subarray(0, 100));
