@@ -80,6 +80,7 @@ const TABLE: Readonly<Record<string, { title: string; hint?: string; reload?: bo
   UnsupportedWeightsError: { title: 'Not a weights file convlens reads', hint: URL_HINT },
   WeightsNetworkError: { title: 'Download interrupted', hint: 'Press Resume when the connection is back.' },
   WeightsChecksumError: { title: 'Not the published file', hint: URL_HINT },
+  SourceHashError: { title: 'Not the published file', hint: URL_HINT },
   SafetensorsFormatError: { title: 'Not a valid safetensors file', hint: URL_HINT },
   ConversionStateError: {
     title: 'Cannot resume this download',

@@ -107,7 +107,9 @@ export class LibraryController {
     this.dispatch({ type: 'download/start', id, source });
     void this.host.deps.persistStorage().catch(() => false);
     try {
-      const model = await run((progress) => this.dispatch({ type: 'download/progress', progress, at: this.host.deps.now() }));
+      const model = await run((progress) =>
+        this.dispatch({ type: 'download/progress', progress, at: this.host.deps.now() }),
+      );
       this.dispatch({ type: 'download/done', model });
       if (model.ready && this.state.model.status === 'none') void this.useModel(model.id);
     } catch (err) {
