@@ -4,6 +4,7 @@
  * `globalThis.bench` for puppeteer; opened with `?cold=base|full&id=…&threads=n`, it starts the cold
  * start by itself, at once.
  */
+import { convertUrl } from './convert';
 import { coldStart, storeBundle } from './cold';
 import {
   engineActivations,
@@ -61,6 +62,7 @@ const bench: BenchPage = {
   engineTrain,
   engineDispose,
   wasmMemoryMb,
+  convertUrl,
 };
 const q = new URLSearchParams(page.location.search);
 const cold = q.get('cold');

@@ -212,6 +212,15 @@ export interface ClassifierLiveResult extends RunResult {
 }
 
 /** The driver on `globalThis.bench`. */
+/** An import from a URL: total and download+convert milliseconds, the model and its stored bytes. */
+export interface ConvertResult {
+  ms: number;
+  downloadMs: number;
+  id: string;
+  ready: boolean;
+  storedBytes: number;
+}
+
 export interface BenchPage {
   info(): Promise<PageInfo>;
   /**
@@ -248,6 +257,8 @@ export interface BenchPage {
   engineDispose(): Promise<void>;
   /** The page's largest WebAssembly memory in MB (onnxruntime's heap: it only grows). */
   wasmMemoryMb(): number;
+  /** The library's importFromUrl of a safetensors URL into IndexedDB (then deleted). */
+  convertUrl(url: string): Promise<ConvertResult>;
   /** Set when the page was opened with `?cold=base|full&id=…`: the cold start, started by the page itself. */
   cold?: Promise<ColdResult>;
 }
