@@ -48,7 +48,7 @@ export interface LayoutReport {
 
 /**
  * Measures the page as it is laid out now: its scroll width, what sticks out sideways, and every visible
- * button, input, select and tab smaller than `minTarget` CSS px either way. A checkbox, radio or visually
+ * button, input, select, summary and tab smaller than `minTarget` CSS px either way. A checkbox, radio or visually
  * hidden input counts by its label (the label is what a finger presses); inline text links are exempt.
  */
 export function measureLayout(page: Page, minTarget = 44): Promise<LayoutReport> {
@@ -92,7 +92,7 @@ export function measureLayout(page: Page, minTarget = 44): Promise<LayoutReport>
       });
     const small: string[] = [];
     const targets = document.querySelectorAll(
-      'button, input:not([type=hidden]), select, textarea, [role=button], [role=tab], [role=switch], a.button',
+      'button, input:not([type=hidden]), select, textarea, summary, [role=button], [role=tab], [role=switch], a.button',
     );
     for (const el of targets) {
       let box: Element = el;

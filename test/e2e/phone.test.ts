@@ -35,7 +35,8 @@ import { addClassWithPhotos, LONG_CLASS, openView, showActivations, showCam, sho
 
 /**
  * Shows `what` at every phone size (`show` brings the screen into the state to check, after the
- * resize) and returns every layout problem found, each prefixed with the size and `what`.
+ * resize; every <details> on it is opened) and returns every layout problem found, each prefixed with
+ * the size and `what`.
  */
 async function atEverySize(
   page: Page,
@@ -47,6 +48,7 @@ async function atEverySize(
   for (const v of PHONE_VIEWPORTS) {
     await setViewport(page, v);
     await show(v);
+    await page.$$eval('details:not([open])', (ds) => ds.forEach((d) => ((d as HTMLDetailsElement).open = true)));
     const found = [...layoutProblems(await measureLayout(page), v), ...(await extra(v))];
     problems.push(...found.map((p) => `${v.name} ${what}: ${p}`));
   }
