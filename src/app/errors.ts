@@ -39,6 +39,8 @@ export function isAbort(err: AppError): boolean {
 }
 
 const REDOWNLOAD = 'The bad data was discarded. Download the model again (verified parts are kept).';
+const URL_HINT =
+  'Use the direct link of a VGG16 weights file (safetensors from timm or torchvision, Keras .h5, ONNX) or a convlens model folder.';
 const IMPORT_HINT =
   'Use vgg16_weights_tf_dim_ordering_tf_kernels(_notop).h5 (Keras) or vgg16-12.onnx (ONNX model zoo), unmodified.';
 
@@ -72,6 +74,17 @@ const TABLE: Readonly<Record<string, { title: string; hint?: string; reload?: bo
   EngineStateError: { title: 'Engine not ready' },
   WorkerCrashError: { title: 'The engine stopped', hint: 'It restarts by itself; your models are safe.' },
   NetworkError: { title: 'Network problem', hint: 'Check the connection; the download resumes where it stopped.' },
+  // weights by URL (workers/engine/library/errors.ts, the safetensors converter)
+  WeightsNotFoundError: { title: 'No weights file at this URL', hint: URL_HINT },
+  WeightsHtmlError: { title: 'This URL is a web page', hint: URL_HINT },
+  UnsupportedWeightsError: { title: 'Not a weights file convlens reads', hint: URL_HINT },
+  WeightsNetworkError: { title: 'Download interrupted', hint: 'Press Resume when the connection is back.' },
+  WeightsChecksumError: { title: 'Not the published file', hint: URL_HINT },
+  SafetensorsFormatError: { title: 'Not a valid safetensors file', hint: URL_HINT },
+  ConversionStateError: {
+    title: 'Cannot resume this download',
+    hint: 'Press the download button again: it starts from the beginning.',
+  },
   // training (src/core/train/errors.ts)
   TrainingInputError: { title: 'Cannot train yet' },
   TrainingBusyError: { title: 'Training is already running' },

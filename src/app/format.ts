@@ -27,7 +27,9 @@ const BYTE_THRESHOLD = 4096;
 
 export function formatProgress(p: Progress): string {
   const amount =
-    p.total >= BYTE_THRESHOLD ? `${formatBytes(p.done)} of ${formatBytes(p.total)}` : `${p.done} of ${p.total}`;
+    p.unit === 'bytes' || p.total >= BYTE_THRESHOLD
+      ? `${formatBytes(p.done)} of ${formatBytes(p.total)}`
+      : `${p.done} of ${p.total}`;
   return `${amount} (${percent(p.done, p.total)} %)`;
 }
 
@@ -56,4 +58,17 @@ export function formatMs(ms: number | undefined): string {
 export function formatProb(p: number): string {
   const pct = p * 100;
   return `${pct < 10 ? pct.toFixed(1) : Math.round(pct)} %`;
+}
+
+/** "2.4 MB/s". */
+export function formatRate(bytesPerSecond: number): string {
+  return `${formatBytes(bytesPerSecond)}/s`;
+}
+
+/** Time left in words a person reads at a glance: "45 s left", "3 min left", "1 h 5 min left". */
+export function formatEta(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '';
+  if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s left`;
+  const min = Math.round(seconds / 60);
+  return min < 60 ? `${min} min left` : `${Math.floor(min / 60)} h ${min % 60} min left`;
 }

@@ -8,18 +8,21 @@ import { demoBaseUrl } from './bundle';
 import type { ControllerDeps, EngineLike } from './controller';
 import { toAppError } from './errors';
 import { selectBusy } from './selectors';
-import { DEMO_MODEL_ID } from './state';
+import type { Progress, StoredModel } from '../../workers/engine/protocol';
+import { DEMO_MODEL_ID, type DownloadSource } from './state';
 import type { Store } from './store';
 
 /** The model used last: loaded again at start-up when it is still ready. */
 export const LAST_MODEL_KEY = 'convlens:last-model';
+/** Where "Get ImageNet weights" downloads from, when the user or an organisation set a mirror. */
+export const WEIGHTS_URL_KEY = 'convlens:weights-url';
 
 /** What the library needs from the app's controller. */
 export interface LibraryHost {
   store: Store;
   dispatch: Store['dispatch'];
   bridge: EngineLike;
-  deps: Pick<ControllerDeps, 'baseUri' | 'settings' | 'persistStorage'>;
+  deps: Pick<ControllerDeps, 'baseUri' | 'settings' | 'persistStorage' | 'now'>;
   /** A deleted model may be the live one. */
   stopCamera(): void;
   /** A loaded model goes live in the views that show the camera. */
@@ -27,7 +30,10 @@ export interface LibraryHost {
 }
 
 export class LibraryController {
-  constructor(private readonly host: LibraryHost) {}
+  constructor(private readonly host: LibraryHost) {
+    const url = host.deps.settings.get(WEIGHTS_URL_KEY);
+    if (url) host.dispatch({ type: 'library/weights-url', url });
+  }
 
   private get state() {
     return this.host.store.state;
@@ -41,6 +47,7 @@ export class LibraryController {
       const [models, estimate] = await Promise.all([this.host.bridge.listModels(), this.host.bridge.storageEstimate()]);
       this.dispatch({ type: 'library/listed', models });
       this.dispatch({ type: 'library/storage', estimate });
+      void this.refreshRemote();
       return models;
     } catch (err) {
       if (!isCrash(err)) this.dispatch({ type: 'error/raise', error: toAppError(err) });
@@ -48,16 +55,59 @@ export class LibraryController {
     }
   }
 
-  async downloadDemo(): Promise<void> {
+  /** The server's published bundles and the paused URL imports; neither is worth an error when missing. */
+  private async refreshRemote(): Promise<void> {
+    const [served, pending] = await Promise.all([
+      this.host.bridge.listServedModels().catch(() => []),
+      this.host.bridge.pendingImports().catch(() => []),
+    ]);
+    this.dispatch({ type: 'library/served', served, pending });
+  }
+
+  downloadDemo(): Promise<void> {
+    return this.transfer('demo', DEMO_MODEL_ID, (progress) =>
+      this.host.bridge.downloadModel({ id: DEMO_MODEL_ID, baseUrl: demoBaseUrl(this.host.deps.baseUri) }, progress),
+    );
+  }
+
+  /** "Get ImageNet weights": the URL of the setting, converted while it streams. */
+  getImageNetWeights(): Promise<void> {
+    return this.importUrl(this.state.library.weightsUrl, 'imagenet');
+  }
+
+  /** Any weights file or bundle folder by URL; resumes a paused import of the same URL. */
+  importUrl(url: string, source: 'imagenet' | 'url' = 'url'): Promise<void> {
+    const trimmed = url.trim();
+    if (!trimmed) return Promise.resolve();
+    return this.transfer(source, trimmed, (progress) =>
+      this.host.bridge.importFromUrl({ url: new URL(trimmed, this.host.deps.baseUri).href }, progress),
+    );
+  }
+
+  /** A bundle the server publishes, base part first. */
+  downloadServed(model: { id: string; url: string }): Promise<void> {
+    return this.transfer('served', model.id, (progress) =>
+      this.host.bridge.downloadModel({ id: model.id, baseUrl: model.url }, progress),
+    );
+  }
+
+  /** Remembers where "Get ImageNet weights" downloads from; empty: the published default. */
+  setWeightsUrl(url: string): void {
+    this.host.deps.settings.set(WEIGHTS_URL_KEY, url.trim());
+    this.dispatch({ type: 'library/weights-url', url });
+  }
+
+  private async transfer(
+    source: DownloadSource,
+    id: string,
+    run: (progress: (p: Progress) => void) => Promise<StoredModel>,
+  ): Promise<void> {
     const before = this.state;
     if (selectBusy(before) || !before.online) return;
-    this.dispatch({ type: 'download/start', id: DEMO_MODEL_ID });
+    this.dispatch({ type: 'download/start', id, source });
     void this.host.deps.persistStorage().catch(() => false);
     try {
-      const model = await this.host.bridge.downloadModel(
-        { id: DEMO_MODEL_ID, baseUrl: demoBaseUrl(this.host.deps.baseUri) },
-        (progress) => this.dispatch({ type: 'download/progress', progress }),
-      );
+      const model = await run((progress) => this.dispatch({ type: 'download/progress', progress, at: this.host.deps.now() }));
       this.dispatch({ type: 'download/done', model });
       if (model.ready && this.state.model.status === 'none') void this.useModel(model.id);
     } catch (err) {

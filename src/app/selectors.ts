@@ -63,3 +63,15 @@ export function pickStartupModel(models: StoredModel[], lastUsed: string | undef
 export function selectDemoWeights(state: AppState): boolean {
   return state.model.status === 'ready' && !state.model.info.pretrained;
 }
+
+/** Bytes per second of the running download since its run began, and seconds left; undefined until 1 s passed. */
+export function selectTransferRate(state: AppState): { rate?: number; eta?: number } {
+  const d = state.download;
+  if (d.status === 'idle' || !d.since || d.at === undefined || !d.progress) return {};
+  const seconds = (d.at - d.since.at) / 1000;
+  const bytes = d.progress.done - d.since.done;
+  if (seconds < 1 || bytes <= 0) return {};
+  const rate = bytes / seconds;
+  const left = d.progress.total - d.progress.done;
+  return { rate, ...(d.progress.total > 0 && left >= 0 ? { eta: left / rate } : {}) };
+}

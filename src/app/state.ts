@@ -7,7 +7,9 @@ import type {
   AnalyzeResult,
   BackendInfo,
   ModelInfo,
+  PendingImport,
   Progress,
+  ServedModel,
   StorageEstimate,
   StoredModel,
 } from '../../workers/engine/protocol';
@@ -26,6 +28,8 @@ export type JobKind = 'verify' | 'import' | 'delete';
 
 /** The one model the app offers for download; its bundle sits next to the app. */
 export const DEMO_MODEL_ID = 'vgg16-demo';
+/** Published VGG16 ImageNet weights (torchvision's, as timm publishes them), served with CORS and Range. */
+export const DEFAULT_WEIGHTS_URL = 'https://huggingface.co/timm/vgg16.tv_in1k/resolve/main/model.safetensors';
 
 export interface EngineState {
   status: 'starting' | 'ready' | 'restarting' | 'failed';
@@ -46,10 +50,30 @@ export interface LibraryState {
   demoBytes?: number;
   /** The model whose Delete waits for a second press. */
   confirmDelete?: string;
+  /** Where "Get ImageNet weights" downloads from (a setting: a mirror may replace it). */
+  weightsUrl: string;
+  /** Bundles the app's server publishes (models/index.json). */
+  served: ServedModel[];
+  /** Imports from a URL that stopped before the end and can resume. */
+  pending: PendingImport[];
 }
 
+/** What a download fetches: the demo bundle, the ImageNet weights, any URL, or a bundle the server lists. */
+export type DownloadSource = 'demo' | 'imagenet' | 'url' | 'served';
+
 export type DownloadState =
-  { status: 'idle' } | { status: 'running' | 'cancelling' | 'stopped'; id: string; progress?: Progress };
+  | { status: 'idle' }
+  | {
+      status: 'running' | 'cancelling' | 'stopped';
+      /** The model id (demo, served) or the URL (imports). */
+      id: string;
+      /** Absent: the demo. */
+      source?: DownloadSource;
+      progress?: Progress;
+      /** The first progress of this run and the time of the latest (ms): the rate and time left. */
+      since?: { at: number; done: number };
+      at?: number;
+    };
 
 export interface JobState {
   kind: JobKind;
@@ -115,8 +139,10 @@ export type CoreAction =
   | { type: 'library/storage'; estimate: StorageEstimate }
   | { type: 'library/demo-size'; bytes: number }
   | { type: 'library/confirm-delete'; id?: string }
-  | { type: 'download/start'; id: string }
-  | { type: 'download/progress'; progress: Progress }
+  | { type: 'library/weights-url'; url: string }
+  | { type: 'library/served'; served: ServedModel[]; pending: PendingImport[] }
+  | { type: 'download/start'; id: string; source?: DownloadSource }
+  | { type: 'download/progress'; progress: Progress; at?: number }
   | { type: 'download/cancel' }
   | { type: 'download/done'; model: StoredModel }
   | { type: 'download/failed'; error: AppError }
@@ -156,7 +182,7 @@ export function initialState(options: { online?: boolean; isolated?: boolean } =
     view: 'models',
     online: options.online ?? true,
     engine: { status: 'starting', isolated: options.isolated ?? false, restarts: 0 },
-    library: { models: [], listed: false },
+    library: { models: [], listed: false, weightsUrl: DEFAULT_WEIGHTS_URL, served: [], pending: [] },
     download: { status: 'idle' },
     model: { status: 'none' },
     camera: { status: 'off', facing: 'environment', canSwitch: false, width: 0, height: 0 },
@@ -165,6 +191,16 @@ export function initialState(options: { online?: boolean; isolated?: boolean } =
     insight: initialInsightState(),
     update: 'none',
   };
+}
+
+/** Byte progress with a time: the first sample of a run (or of a phase) anchors the rate. */
+function rateSample(
+  d: Extract<DownloadState, { id: string }>,
+  a: { progress: Progress; at?: number },
+): Partial<Extract<DownloadState, { id: string }>> {
+  if (a.at === undefined || a.progress.unit !== 'bytes') return {};
+  const fresh = !d.since || d.progress?.phase !== a.progress.phase || a.progress.done < d.since.done;
+  return { since: fresh ? { at: a.at, done: a.progress.done } : d.since, at: a.at };
 }
 
 function upsert(models: StoredModel[], model: StoredModel): StoredModel[] {
@@ -229,6 +265,10 @@ export function reducer(state: AppState, action: Action): AppState {
       return { ...state, library: { ...state.library, demoBytes: action.bytes } };
     case 'library/confirm-delete':
       return { ...state, library: { ...state.library, confirmDelete: action.id } };
+    case 'library/weights-url':
+      return { ...state, library: { ...state.library, weightsUrl: action.url.trim() || DEFAULT_WEIGHTS_URL } };
+    case 'library/served':
+      return { ...state, library: { ...state.library, served: action.served, pending: action.pending } };
 
     case 'download/start':
       if (state.download.status === 'running' || state.download.status === 'cancelling') return state;
@@ -238,6 +278,7 @@ export function reducer(state: AppState, action: Action): AppState {
         download: {
           status: 'running',
           id: action.id,
+          ...(action.source && action.source !== 'demo' ? { source: action.source } : {}),
           // Resuming keeps the last progress so the bar does not jump back to zero.
           ...(state.download.status === 'stopped' && state.download.id === action.id && state.download.progress
             ? { progress: state.download.progress }
@@ -246,7 +287,10 @@ export function reducer(state: AppState, action: Action): AppState {
       };
     case 'download/progress':
       if (state.download.status !== 'running' && state.download.status !== 'cancelling') return state;
-      return { ...state, download: { ...state.download, progress: action.progress } };
+      return {
+        ...state,
+        download: { ...state.download, progress: action.progress, ...rateSample(state.download, action) },
+      };
     case 'download/cancel':
       if (state.download.status !== 'running') return state;
       return { ...state, download: { ...state.download, status: 'cancelling' } };

@@ -8,12 +8,14 @@
  *   node --import tsx src/cli/serve.ts [--port N] [--dist dir] [--models dir]     (PORT env, default 8080)
  */
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, resolve, sep } from 'node:path';
+import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { BundleManifest } from '../core/bundle/manifest';
+import { MODEL_INDEX_FILE, modelIndex, type ModelIndex } from '../core/bundle/served-index';
 
 export const MIME_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
@@ -31,6 +33,8 @@ export const MIME_TYPES: Readonly<Record<string, string>> = {
   '.txt': 'text/plain; charset=utf-8',
   '.bin': 'application/octet-stream',
   '.onnx': 'application/octet-stream',
+  '.safetensors': 'application/octet-stream',
+  '.h5': 'application/octet-stream',
 };
 
 /** Names webpack gives with a content hash (`main.1a2b3c4d.js`): safe to cache for ever. */
@@ -97,6 +101,39 @@ function notFound(res: ServerResponse, status = 404, text = 'not found'): void {
   res.end(text);
 }
 
+/** The index of the bundles in `dir` (each sub-folder with a manifest.json); unreadable folders are skipped. */
+export async function readModelIndex(dir: string): Promise<ModelIndex> {
+  const bundles: { folder: string; manifest: BundleManifest }[] = [];
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) {
+    if (!e.isDirectory()) continue;
+    try {
+      const manifest = JSON.parse(await readFile(join(dir, e.name, 'manifest.json'), 'utf8')) as BundleManifest;
+      if (manifest.format === 'convlens-bundle' && Array.isArray(manifest.parts))
+        bundles.push({ folder: e.name, manifest });
+    } catch {
+      // Not a bundle (or one being written): not published.
+    }
+  }
+  return modelIndex(bundles);
+}
+
+/** Writes `<dir>/index.json` for a static host, which cannot generate it per request as `serve` does. */
+export async function writeModelIndex(dir: string): Promise<ModelIndex> {
+  const index = await readModelIndex(dir);
+  await writeFile(join(dir, MODEL_INDEX_FILE), `${JSON.stringify(index, null, 2)}\n`);
+  return index;
+}
+
+/** `bytes=N-` or `bytes=N-M` within `size`, else undefined (a 416). */
+function byteRange(header: string, size: number): { start: number; end: number } | undefined {
+  const m = /^bytes=(\d+)-(\d*)$/.exec(header.trim());
+  if (!m) return undefined;
+  const start = Number(m[1]);
+  const end = m[2] ? Math.min(Number(m[2]), size - 1) : size - 1;
+  return start < size && start <= end ? { start, end } : undefined;
+}
+
 export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
   const dist = resolve(options.dist ?? 'dist');
   const models = resolve(options.models ?? 'models');
@@ -128,16 +165,41 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
     const file = within(root, rel);
     if (!file) return notFound(res);
     let size: number;
+    let mtime: number;
     try {
       const st = await stat(file);
       if (!st.isFile()) return notFound(res);
       size = st.size;
+      mtime = st.mtimeMs;
     } catch {
+      // The models' index is generated per request unless a file was written (writeModelIndex).
+      if (root === models && rel === MODEL_INDEX_FILE) {
+        const body = JSON.stringify(await readModelIndex(models));
+        res.writeHead(200, { ...headersFor(file, isolation), 'Content-Length': String(Buffer.byteLength(body)) });
+        return void res.end(req.method === 'HEAD' ? undefined : body);
+      }
       return notFound(res);
     }
-    res.writeHead(200, { ...headersFor(file, isolation), 'Content-Length': String(size) });
+    // Validators and byte ranges, so a large weights file resumes where a download stopped.
+    const head = {
+      ...headersFor(file, isolation),
+      'Accept-Ranges': 'bytes',
+      ETag: `"${size.toString(16)}-${Math.floor(mtime).toString(16)}"`,
+      'Last-Modified': new Date(mtime).toUTCString(),
+    };
+    const ranged = req.headers.range;
+    const range = ranged === undefined ? undefined : byteRange(ranged, size);
+    if (ranged !== undefined && !range) {
+      res.writeHead(416, { ...head, 'Content-Range': `bytes */${size}` });
+      return void res.end();
+    }
+    res.writeHead(range ? 206 : 200, {
+      ...head,
+      'Content-Length': String(range ? range.end - range.start + 1 : size),
+      ...(range ? { 'Content-Range': `bytes ${range.start}-${range.end}/${size}` } : {}),
+    });
     if (req.method === 'HEAD') return void res.end();
-    const stream = createReadStream(file);
+    const stream = createReadStream(file, range);
     stream.on('error', () => res.destroy());
     stream.pipe(res);
   };

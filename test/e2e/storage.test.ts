@@ -35,7 +35,7 @@ describe('a storage upgrade from another tab', () => {
     const upgraded = await newer.evaluate(
       () =>
         new Promise<string>((resolve) => {
-          const req = indexedDB.open('convlens', 2);
+          const req = indexedDB.open('convlens', 3); // one past the library's DB_VERSION
           req.onupgradeneeded = () => req.result.createObjectStore('photos');
           req.onsuccess = () => {
             req.result.close();

@@ -37,7 +37,10 @@ import type {
   ProgressFn,
   RgbaFrame,
   StorageEstimate,
+  PendingImport,
+  ServedModel,
   StoredModel,
+  UrlImportRequest,
 } from './protocol';
 import { startBackend, type BackendHost } from './backend';
 import { CHECKPOINT_EVERY_MS, paced } from './checkpoints';
@@ -64,6 +67,9 @@ export type ModelLibrary = Pick<
   | 'deleteModel'
   | 'verifyModel'
   | 'importWeights'
+  | 'importFromUrl'
+  | 'pendingImports'
+  | 'listServedModels'
 >;
 
 export interface EngineHost extends BackendHost {
@@ -257,6 +263,16 @@ export class Engine implements EngineApi {
   }
   async importWeights(file: { name: string; bytes: Uint8Array }, onProgress?: ProgressFn): Promise<StoredModel> {
     return this.library().importWeights(file, onProgress);
+  }
+
+  async importFromUrl(request: UrlImportRequest, onProgress?: ProgressFn): Promise<StoredModel> {
+    return this.library().importFromUrl(request, onProgress);
+  }
+  async pendingImports(): Promise<PendingImport[]> {
+    return this.library().pendingImports();
+  }
+  async listServedModels(): Promise<ServedModel[]> {
+    return this.library().listServedModels();
   }
 
   private library(): ModelLibrary {

@@ -28,7 +28,10 @@ export type FrameInput = RgbaFrame | BitmapLike;
 export interface Progress {
   phase: string;
   done: number;
+  /** 0 while unknown. */
   total: number;
+  /** 'bytes' when done/total count bytes (downloads: the UI shows rate and time left); else items. */
+  unit?: 'bytes';
 }
 export type ProgressFn = (p: Progress) => void;
 
@@ -182,6 +185,35 @@ export interface DownloadRequest {
   parts?: PartName[];
 }
 
+/** A weights file (safetensors, Keras .h5, ONNX) or a convlens bundle folder (ends in '/' or manifest.json) by URL. */
+export interface UrlImportRequest {
+  url: string;
+  /** The file's published sha256 (hex), checked over the whole file when given. */
+  sha256?: string;
+  /** The stored model's id; default: from the URL (the Hugging Face repository, or the file's name). */
+  id?: string;
+}
+
+/** An import from a URL that stopped before the end (paused, or the page closed): Resume continues it. */
+export interface PendingImport {
+  id: string;
+  url: string;
+  /** Source bytes kept so far, and the file's length when the server said. */
+  done: number;
+  total: number;
+}
+
+/** A bundle the app's server publishes in `models/index.json`. */
+export interface ServedModel {
+  id: string;
+  /** Absolute URL of the bundle folder (for downloadModel's baseUrl). */
+  url: string;
+  source: string;
+  pretrained: boolean;
+  quantization: Quantization;
+  parts: { name: PartName; bytes: number }[];
+}
+
 export interface EngineApi {
   /** Pick the device (auto: WebGPU if an adapter exists, else WASM), thread count and memory saver. */
   init(options?: InitOptions): Promise<BackendInfo>;
@@ -236,4 +268,10 @@ export interface EngineApi {
   verifyModel(id: string, onProgress?: ProgressFn): Promise<StoredModel>;
   /** Convert user-supplied weights (Keras .h5 or ONNX-zoo .onnx) into a verified bundle in the store. */
   importWeights(file: { name: string; bytes: Uint8Array }, onProgress?: ProgressFn): Promise<StoredModel>;
+  /** Fetch weights by URL and convert them while they stream into a verified bundle; resumes with Range (cancelDownload pauses). */
+  importFromUrl(request: UrlImportRequest, onProgress?: ProgressFn): Promise<StoredModel>;
+  /** Imports from a URL that can be resumed. */
+  pendingImports(): Promise<PendingImport[]>;
+  /** The bundles in the server's `models/index.json` (none when it has no index). */
+  listServedModels(): Promise<ServedModel[]>;
 }

@@ -16,7 +16,10 @@ import type {
   ModelInfo,
   ProgressFn,
   StorageEstimate,
+  PendingImport,
+  ServedModel,
   StoredModel,
+  UrlImportRequest,
 } from '../../../workers/engine/protocol';
 
 /** The parts of a Worker the bridge uses; tests pass a fake. */
@@ -204,6 +207,17 @@ export class EngineBridge {
   importWeights(file: { name: string; bytes: Uint8Array }, onProgress?: ProgressFn): Promise<StoredModel> {
     const moved = Comlink.transfer(file, [file.bytes.buffer as ArrayBuffer]);
     return this.call((r) => r.importWeights(moved, onProgress && Comlink.proxy(onProgress)), this.loadTimeout());
+  }
+
+  /** No timeout: a large file takes as long as the connection needs; progress shows it moving. */
+  importFromUrl(request: UrlImportRequest, onProgress?: ProgressFn): Promise<StoredModel> {
+    return this.call((r) => r.importFromUrl(request, onProgress && Comlink.proxy(onProgress)));
+  }
+  pendingImports(): Promise<PendingImport[]> {
+    return this.call((r) => r.pendingImports());
+  }
+  listServedModels(): Promise<ServedModel[]> {
+    return this.call((r) => r.listServedModels());
   }
 
   /**

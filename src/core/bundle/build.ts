@@ -8,7 +8,7 @@ import type { LayerWeights, PreprocessMode, VggConfig, VggWeights } from '../vgg
 import { checkWeights, denseLayers, kernelDims, layers, WeightsMismatchError } from '../vgg16/spec';
 import type { BundleManifest, PartInfo, PartName, Quantization, TensorEntry, WeightSource } from './manifest';
 import { BUNDLE_FORMAT, BUNDLE_VERSION } from './manifest';
-import type { PlanOptions } from './plan';
+import type { BundlePlan, PlanOptions } from './plan';
 import { PART_NAMES, planBundle } from './plan';
 import { sha256Hex } from './sha256';
 import { parseManifest } from './verify';
@@ -105,13 +105,30 @@ export async function buildBundle(o: BuildOptions): Promise<Bundle> {
 
   const hashes = new Map<string, string>();
   await Promise.all([...shards].map(async ([file, bytes]) => hashes.set(file, await sha256Hex(bytes))));
+  const manifest = bundleManifest(o, plan, hashes);
+  // The reader's checks, on the writer's side: a bundle that would not load is never written.
+  return { manifest: parseManifest(manifest), shards };
+}
+
+/** The fields of a manifest that describe the weights rather than their layout. */
+export type ManifestFields = Pick<
+  BuildOptions,
+  'id' | 'cfg' | 'source' | 'pretrained' | 'seed' | 'preprocessing' | 'labels' | 'quantization' | 'created'
+>;
+
+/** The manifest of a filled plan, given every shard's sha256 (shared with the streaming converters). */
+export function bundleManifest(
+  o: ManifestFields,
+  plan: BundlePlan,
+  hashes: ReadonlyMap<string, string>,
+): BundleManifest {
+  const { cfg } = o;
   const partInfos: PartInfo[] = plan.parts.map((p) => ({
     name: p.name,
     bytes: p.bytes,
     shards: p.shards.map((s) => ({ file: s.file, bytes: s.bytes, sha256: hashes.get(s.file)! })),
   }));
-
-  const manifest: BundleManifest = {
+  return {
     format: BUNDLE_FORMAT,
     version: BUNDLE_VERSION,
     id: o.id,
@@ -127,11 +144,9 @@ export async function buildBundle(o: BuildOptions): Promise<Bundle> {
     ...(o.seed === undefined ? {} : { seed: o.seed }),
     preprocessing: o.preprocessing,
     labels: o.labels === 'imagenet' ? 'imagenet' : [...o.labels],
-    quantization,
+    quantization: o.quantization,
     parts: partInfos,
     tensors: plan.tensors,
     created: o.created ?? new Date().toISOString(),
   };
-  // The reader's checks, on the writer's side: a bundle that would not load is never written.
-  return { manifest: parseManifest(manifest), shards };
 }

@@ -44,3 +44,25 @@ export class MissingShardError extends Error {
     super(message);
   }
 }
+
+/** The source weight file is not a safetensors file (an HTML page, a cut-off header, another format). */
+export class SafetensorsFormatError extends Error {
+  override name = 'SafetensorsFormatError';
+}
+
+/** The whole source file's sha256 differs from the published one: a corrupt or different file. */
+export class SourceHashError extends Error {
+  override name = 'SourceHashError';
+  constructor(
+    readonly expected: string,
+    readonly actual: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A saved conversion state cannot continue this conversion (another model, or not a saved state). */
+export class ConversionStateError extends Error {
+  override name = 'ConversionStateError';
+}

@@ -21,7 +21,7 @@
  */
 import type { PreprocessMode, VggConfig } from '../vgg16/spec';
 
-export type WeightSource = 'demo' | 'keras-h5' | 'onnx-zoo';
+export type WeightSource = 'demo' | 'keras-h5' | 'onnx-zoo' | 'safetensors';
 export type Quantization = 'int8' | 'fp32';
 export type PartName = 'base' | 'imagenet-head';
 

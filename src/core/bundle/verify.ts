@@ -262,7 +262,7 @@ export function parseManifest(json: unknown): BundleManifest {
   }
   const id = safeId(m.id, 'id');
   const architecture = parseArchitecture(m.architecture);
-  const source = oneOf(m.source, 'source', ['demo', 'keras-h5', 'onnx-zoo'] as const);
+  const source = oneOf(m.source, 'source', ['demo', 'keras-h5', 'onnx-zoo', 'safetensors'] as const);
   const pretrained = bool(m.pretrained, 'pretrained');
   const seed = m.seed === undefined ? undefined : int(m.seed, 'seed', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
   const preprocessing = oneOf(m.preprocessing, 'preprocessing', ['caffe', 'torch'] as const);

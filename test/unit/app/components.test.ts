@@ -8,7 +8,14 @@ import { Header } from '../../../src/app/components/Header';
 import { LiveView, type LiveViewActions } from '../../../src/app/components/LiveView';
 import { ModelScreen, type ModelScreenActions } from '../../../src/app/components/ModelScreen';
 import { Controller, type ControllerDeps, type EngineLike } from '../../../src/app/controller';
-import { DEMO_MODEL_ID, initialState, reducer, type Action, type AppState } from '../../../src/app/state';
+import {
+  DEFAULT_WEIGHTS_URL,
+  DEMO_MODEL_ID,
+  initialState,
+  reducer,
+  type Action,
+  type AppState,
+} from '../../../src/app/state';
 import { Store } from '../../../src/app/store';
 import type { AnalyzeResult, BackendInfo, ModelInfo, StoredModel } from '../../../workers/engine/protocol';
 
@@ -16,6 +23,10 @@ const noop = () => {};
 const modelActions: ModelScreenActions = {
   onDownload: noop,
   onCancelDownload: noop,
+  onGetWeights: noop,
+  onWeightsUrl: noop,
+  onImportUrl: noop,
+  onDownloadServed: noop,
   onUse: noop,
   onVerify: noop,
   onDelete: noop,
@@ -102,8 +113,12 @@ describe('ModelScreen', () => {
       { type: 'library/storage', estimate: { usage: 0, quota: 2e9, persisted: false } },
     ]);
     const out = html(h(ModelScreen, { state: s, actions: modelActions }));
-    expect(out).toContain('No pretrained ImageNet weights can be downloaded here');
-    expect(out).toContain('vgg16_weights_tf_dim_ordering_tf_kernels(_notop).h5');
+    // The real weights first, the demo as the fallback; nothing about where the app was built.
+    expect(out).not.toMatch(/No pretrained|cannot be downloaded|can be downloaded here/i);
+    expect(out).toMatch(/data-testid="get-weights"[^>]*>Get ImageNet weights</);
+    expect(out.indexOf('data-testid="get-weights"')).toBeLessThan(out.indexOf('data-testid="download-demo"'));
+    expect(out).toMatch(/<input[^>]*type="url"[^>]*data-testid="import-url"/);
+    expect(out).toContain('vgg16_weights_tf_dim_ordering_tf_kernels.h5');
     expect(out).toContain('vgg16-12.onnx');
     expect(out).toMatch(/data-testid="download-demo"[^>]*>Download the demo model \(58.8 MB\)/);
     expect(out).toMatch(/Needs 58.8 MB · 2.0 GB available/);
@@ -174,8 +189,78 @@ describe('ModelScreen', () => {
     expect(out).toContain('aria-label="Re-verify vgg16-demo"');
     expect(out).toContain('aria-label="Delete vgg16-demo"');
     expect(out).toContain('Delete half for good');
-    expect(out).toContain('The demo model is stored on this device and verified');
+    expect(out).toContain('The demo weights are stored on this device and verified');
     expectLabelled(out);
+  });
+});
+
+describe('ModelScreen: weights from a URL', () => {
+  const bytes = (done: number, total = 550_000_000) => ({ phase: 'download', done, total, unit: 'bytes' as const });
+
+  it('getting the ImageNet weights: bytes, rate, time left, an announced progress and Pause; the demo stays available', () => {
+    const s = state([
+      ...ready,
+      { type: 'library/listed', models: [] },
+      { type: 'download/start', id: DEFAULT_WEIGHTS_URL, source: 'imagenet' },
+      { type: 'download/progress', progress: bytes(100_000_000), at: 0 },
+      { type: 'download/progress', progress: bytes(150_000_000), at: 10_000 },
+    ]);
+    const out = html(h(ModelScreen, { state: s, actions: modelActions }));
+    expect(out).toMatch(/data-testid="weights-progress"/);
+    expect(out).toContain('150 MB of 550 MB (27 %)');
+    expect(out).toMatch(/data-testid="transfer-rate">5.0 MB\/s · 1 min left</);
+    expect(out).toMatch(/aria-live="polite">20 % downloaded</);
+    expect(out).toMatch(/data-testid="transfer-pause"[^>]*>Pause</);
+    expect(out).not.toContain('data-testid="get-weights"');
+    // The demo panel does not show another source's progress as its own.
+    expect(out).toMatch(/data-testid="download-demo"[^>]*disabled/);
+    expect(out).not.toContain('Downloading the demo model');
+    expectLabelled(out);
+  });
+
+  it('a paused import offers Resume with what is kept; an error leaves the source editable', () => {
+    const paused = state([
+      ...ready,
+      {
+        type: 'library/served',
+        served: [],
+        pending: [{ id: 'vgg16.tv_in1k', url: DEFAULT_WEIGHTS_URL, done: 120e6, total: 550e6 }],
+      },
+    ]);
+    const out = html(h(ModelScreen, { state: paused, actions: modelActions }));
+    expect(out).toMatch(/data-testid="get-weights"[^>]*>Resume ImageNet weights \(120 MB kept\)/);
+    expect(out).toMatch(
+      /<input[^>]*type="url"[^>]*value="https:\/\/huggingface.co[^"]*"[^>]*data-testid="weights-url"/,
+    );
+    const stopped = state([
+      ...ready,
+      { type: 'download/start', id: 'https://x.test/w.onnx', source: 'url' },
+      { type: 'download/progress', progress: bytes(1e6, 2e6), at: 0 },
+      { type: 'download/failed', error: { name: 'WeightsNetworkError', message: 'could not download' } },
+    ]);
+    const out2 = html(h(ModelScreen, { state: stopped, actions: modelActions }));
+    expect(out2).toMatch(/data-testid="import-url-progress"/);
+    expect(out2).toMatch(/data-testid="transfer-resume"[^>]*>Resume download/);
+    expect(out2).toMatch(/aria-live="polite">Download paused</);
+  });
+
+  it('lists the models the server publishes with a Download button, and none when it publishes none', () => {
+    const served = {
+      id: 'vgg16-real',
+      url: 'https://h.test/models/vgg16-real/',
+      source: 'safetensors',
+      pretrained: true,
+      quantization: 'int8' as const,
+      parts: [
+        { name: 'base' as const, bytes: 14_700_000 },
+        { name: 'imagenet-head' as const, bytes: 124_000_000 },
+      ],
+    };
+    const s = state([...ready, { type: 'library/served', served: [served], pending: [] }]);
+    const out = html(h(ModelScreen, { state: s, actions: modelActions }));
+    expect(out).toMatch(/data-testid="served-list"/);
+    expect(out).toMatch(/aria-label="Download vgg16-real \(139 MB\)"/);
+    expect(html(h(ModelScreen, { state: state(ready), actions: modelActions }))).not.toContain('served-list');
   });
 });
 
@@ -323,7 +408,7 @@ describe('App', () => {
     const out = app(initialState());
     expect(out).toContain('convlens');
     expect(out).toContain('Starting the engine…');
-    expect(out).toContain('No pretrained ImageNet weights');
+    expect(out).toContain('Get ImageNet weights');
     expectLabelled(out);
   });
 

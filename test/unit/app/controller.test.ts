@@ -10,15 +10,19 @@ import {
   type EngineLike,
   type VideoLike,
 } from '../../../src/app/controller';
-import { selectShowUpdate } from '../../../src/app/selectors';
-import { DEMO_MODEL_ID, initialState } from '../../../src/app/state';
+import { selectShowUpdate, selectTransferRate } from '../../../src/app/selectors';
+import { WEIGHTS_URL_KEY } from '../../../src/app/library';
+import { DEFAULT_WEIGHTS_URL, DEMO_MODEL_ID, initialState } from '../../../src/app/state';
 import { Store } from '../../../src/app/store';
 import type { ContainerLike, RegistrationLike } from '../../../src/app/sw-update';
 import type {
   AnalyzeOptions,
   DownloadRequest,
   ModelInfo,
+  PendingImport,
   ProgressFn,
+  ServedModel,
+  UrlImportRequest,
   StoredModel,
 } from '../../../workers/engine/protocol';
 import { deferred, FakeBitmap, settle, type Deferred } from './fake-worker';
@@ -101,6 +105,21 @@ class FakeEngine implements EngineLike {
     this.imported.push(file);
     onProgress?.({ phase: 'convert', done: 1, total: 2 });
     return stored('vgg16-keras', { source: 'keras-h5', pretrained: true });
+  }
+  urlImports: UrlImportRequest[] = [];
+  served: ServedModel[] = [];
+  pending: PendingImport[] = [];
+  importFromUrl(request: UrlImportRequest, onProgress?: ProgressFn) {
+    this.urlImports.push(request);
+    this.downloadProgress = onProgress;
+    this.download = deferred<StoredModel>();
+    return this.download.promise;
+  }
+  async pendingImports() {
+    return this.pending;
+  }
+  async listServedModels() {
+    return this.served;
   }
   restartNow() {
     this.restarts++;
@@ -295,6 +314,79 @@ describe('Controller: demo download', () => {
     void t.controller.library.downloadDemo();
     void t.controller.library.downloadDemo();
     expect(t.engine.downloadRequests).toHaveLength(1);
+  });
+});
+
+describe('Controller: weights from a URL', () => {
+  it('"Get ImageNet weights" imports the published URL, with byte progress, rate and time left, then uses the model', async () => {
+    const t = setup();
+    await ready(t);
+    const done = t.controller.library.getImageNetWeights();
+    expect(t.engine.urlImports).toEqual([{ url: DEFAULT_WEIGHTS_URL }]);
+    expect(t.persisted).toHaveLength(1);
+    t.deps.now = () => 10_000;
+    t.engine.downloadProgress!({ phase: 'download', done: 100e6, total: 550e6, unit: 'bytes' });
+    t.deps.now = () => 20_000;
+    t.engine.downloadProgress!({ phase: 'download', done: 150e6, total: 550e6, unit: 'bytes' });
+    expect(t.store.state.download).toMatchObject({ status: 'running', source: 'imagenet' });
+    // 50 MB in 10 s since this run's first report: 5 MB/s, 400 MB left.
+    expect(selectTransferRate(t.store.state)).toEqual({ rate: 5e6, eta: 80 });
+    t.engine.download!.resolve(stored('vgg16.tv_in1k', { source: 'keras-h5', pretrained: true }));
+    await done;
+    await settle();
+    expect(t.engine.loads).toEqual(['vgg16.tv_in1k']);
+  });
+
+  it('the source is a setting: remembered, used by the next start, and reset by an empty value', async () => {
+    const t = setup();
+    await ready(t);
+    t.controller.library.setWeightsUrl(' https://mirror.example.org/vgg16.safetensors ');
+    expect(t.settings.get(WEIGHTS_URL_KEY)).toBe('https://mirror.example.org/vgg16.safetensors');
+    // A later start (same settings) reads it back.
+    const again = new Controller({ ...t.deps, store: new Store(initialState()) });
+    expect(again.store.state.library.weightsUrl).toBe('https://mirror.example.org/vgg16.safetensors');
+    void t.controller.library.getImageNetWeights();
+    expect(t.engine.urlImports).toEqual([{ url: 'https://mirror.example.org/vgg16.safetensors' }]);
+    t.controller.library.cancelDownload();
+    await settle();
+    t.controller.library.setWeightsUrl('');
+    expect(t.store.state.library.weightsUrl).toBe(DEFAULT_WEIGHTS_URL);
+  });
+
+  it('imports any URL (relative ones against the app) and pauses without an error', async () => {
+    const t = setup();
+    await ready(t);
+    const done = t.controller.library.importUrl('weights/vgg16.h5');
+    expect(t.engine.urlImports).toEqual([{ url: 'https://h.example/app/weights/vgg16.h5' }]);
+    expect(t.store.state.download).toMatchObject({ status: 'running', source: 'url', id: 'weights/vgg16.h5' });
+    t.controller.library.cancelDownload();
+    await done;
+    expect(t.store.state.download.status).toBe('stopped');
+    expect(t.store.state.error).toBeUndefined();
+  });
+
+  it('lists the served bundles and paused imports, and downloads a served bundle from its folder', async () => {
+    const t = setup();
+    t.engine.served = [
+      {
+        id: 'vgg16-real',
+        url: 'https://h.example/app/models/vgg16-real/',
+        source: 'safetensors',
+        pretrained: true,
+        quantization: 'int8',
+        parts: [{ name: 'base', bytes: 15e6 }],
+      },
+    ];
+    t.engine.pending = [{ id: 'x', url: 'https://a.test/x.onnx', done: 10, total: 100 }];
+    await ready(t);
+    await settle();
+    expect(t.store.state.library.served.map((m) => m.id)).toEqual(['vgg16-real']);
+    expect(t.store.state.library.pending).toEqual(t.engine.pending);
+    void t.controller.library.downloadServed(t.engine.served[0]!);
+    expect(t.engine.downloadRequests).toEqual([
+      { id: 'vgg16-real', baseUrl: 'https://h.example/app/models/vgg16-real/' },
+    ]);
+    expect(t.store.state.download).toMatchObject({ source: 'served', id: 'vgg16-real' });
   });
 });
 

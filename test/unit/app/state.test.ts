@@ -5,12 +5,14 @@ import {
   pickStartupModel,
   selectBusy,
   selectDemoStorage,
+  selectTransferRate,
   selectDemoWeights,
   selectFps,
   selectReadyModels,
   selectShowUpdate,
 } from '../../../src/app/selectors';
 import {
+  DEFAULT_WEIGHTS_URL,
   DEMO_MODEL_ID,
   FPS_WINDOW,
   initialState,
@@ -79,6 +81,8 @@ const EXAMPLES: { [K in CoreAction['type']]: Extract<CoreAction, { type: K }> } 
   'library/storage': { type: 'library/storage', estimate: { usage: 1, quota: 2, persisted: false } },
   'library/demo-size': { type: 'library/demo-size', bytes: 123 },
   'library/confirm-delete': { type: 'library/confirm-delete', id: 'a' },
+  'library/weights-url': { type: 'library/weights-url', url: 'https://mirror.test/vgg16.safetensors' },
+  'library/served': { type: 'library/served', served: [], pending: [] },
   'download/start': { type: 'download/start', id: DEMO_MODEL_ID },
   'download/progress': { type: 'download/progress', progress: progress(5) },
   'download/cancel': { type: 'download/cancel' },
@@ -147,6 +151,31 @@ describe('reducer: engine', () => {
   });
 });
 
+describe('reducer: download rate', () => {
+  const bytes = (done: number) => ({ phase: 'download', done, total: 1000, unit: 'bytes' as const });
+  it('anchors the rate at the first byte report of each run, so a resumed run does not count kept bytes', () => {
+    let s = run([
+      { type: 'download/start', id: 'u', source: 'url' },
+      { type: 'download/progress', progress: bytes(0), at: 0 },
+      { type: 'download/progress', progress: bytes(200), at: 2000 },
+    ]);
+    expect(selectTransferRate(s)).toEqual({ rate: 100, eta: 8 });
+    s = run(
+      [
+        { type: 'download/failed', error: err('AbortError') },
+        { type: 'download/start', id: 'u', source: 'url' },
+        { type: 'download/progress', progress: bytes(200), at: 60_000 },
+        { type: 'download/progress', progress: bytes(250), at: 60_500 },
+      ],
+      s,
+    );
+    // Under a second since the resume: no rate yet, rather than one diluted by the pause.
+    expect(selectTransferRate(s)).toEqual({});
+    s = reducer(s, { type: 'download/progress', progress: bytes(600), at: 62_000 });
+    expect(selectTransferRate(s)).toEqual({ rate: 200, eta: 2 });
+  });
+});
+
 describe('reducer: library', () => {
   it('stores the list, the estimate, the demo size and the pending delete', () => {
     const s = run([
@@ -161,6 +190,9 @@ describe('reducer: library', () => {
       storage: { usage: 1, quota: 2, persisted: false },
       demoBytes: 123,
       confirmDelete: 'a',
+      weightsUrl: DEFAULT_WEIGHTS_URL,
+      served: [],
+      pending: [],
     });
     expect(reducer(s, { type: 'library/confirm-delete' }).library.confirmDelete).toBeUndefined();
   });

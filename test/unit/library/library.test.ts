@@ -10,7 +10,7 @@ import { buildBundle, type Bundle } from '../../../src/core/bundle/build';
 import { loadBundle } from '../../../src/core/bundle/load';
 import { demoWeights } from '../../../src/core/vgg16/demo';
 import { TINY_VGG } from '../../../src/core/vgg16/spec';
-import type { DbEvent } from '../../../workers/engine/library/db';
+import { DB_VERSION, type DbEvent } from '../../../workers/engine/library/db';
 import { IdbModelLibrary, type StorageLike } from '../../../workers/engine/library/library';
 import type { Progress } from '../../../workers/engine/protocol';
 import { randomWeights, writeKerasH5, writeZooOnnx } from '../../helpers/vgg-fixtures';
@@ -478,7 +478,7 @@ describe('schema upgrades from another tab (idb #148)', () => {
     const { lib, base, dbName, events } = track(setup());
     await lib.downloadModel({ id: 'tiny', baseUrl: base, parts: ['base'] });
     // Another tab opens the next schema version: it must not stay blocked by this one.
-    const newer = await openDB(dbName, 2, { upgrade: (db) => void db.createObjectStore('photos') });
+    const newer = await openDB(dbName, DB_VERSION + 1, { upgrade: (db) => void db.createObjectStore('photos') });
     newer.close();
     expect(events.map((e) => [e.type, e.event])).toEqual([['convlens:db', 'blocking']]);
     expect(events[0]!.message).toMatch(/reload/);

@@ -68,3 +68,57 @@ export class StubServer {
 
 export const HTML_PAGE =
   '<!doctype html>\n<html><head><title>convlens</title></head><body><div id="app"></div></body></html>\n';
+
+/** How a ranged file answers: validators, Range support, a type, and a connection that drops once. */
+export interface RangedFileOptions {
+  etag?: string;
+  /** false: a server that ignores Range and always sends the whole file with 200. */
+  ranges?: boolean;
+  contentType?: string;
+  /** The first response's body fails with a network error after this many bytes. */
+  dropAfter?: number;
+  chunk?: number;
+}
+
+/**
+ * A file served as a CDN does: `Range: bytes=N-` answers 206 with Content-Range, ETag and the length;
+ * `log` gets each request's Range header (undefined for a whole-file request). Options may change
+ * between requests (a new ETag: the file was replaced).
+ */
+export function rangedFile(file: () => Uint8Array, options: RangedFileOptions, log: (string | undefined)[]): Responder {
+  let drops = options.dropAfter === undefined ? 0 : 1;
+  return (_url, init) => {
+    const bytes = file();
+    const range = init?.headers?.Range;
+    log.push(range);
+    const m = range === undefined ? null : /^bytes=(\d+)-$/.exec(range);
+    const start = m && options.ranges !== false ? Number(m[1]) : 0;
+    const headers: Record<string, string> = {
+      'content-type': options.contentType ?? 'application/octet-stream',
+      'content-length': String(bytes.length - start),
+      'accept-ranges': options.ranges === false ? 'none' : 'bytes',
+      ...(options.etag ? { etag: options.etag } : {}),
+      ...(start > 0 ? { 'content-range': `bytes ${start}-${bytes.length - 1}/${bytes.length}` } : {}),
+    };
+    const body = bytes.subarray(start);
+    if (drops > 0) {
+      drops--;
+      return dropping(body, options.dropAfter!, { status: start > 0 ? 206 : 200, headers });
+    }
+    return streamed(body, { signal: init?.signal, chunk: options.chunk, status: start > 0 ? 206 : 200, headers });
+  };
+}
+
+/** A body that fails like a dropped connection (fetch's TypeError) after `after` bytes. */
+function dropping(bytes: Uint8Array, after: number, init: ResponseInit): Response {
+  let at = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (at >= after) return controller.error(new TypeError('network error'));
+      const n = Math.min(1024, after - at);
+      controller.enqueue(bytes.slice(at, at + n));
+      at += n;
+    },
+  });
+  return new Response(body, init);
+}

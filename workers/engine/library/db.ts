@@ -6,6 +6,9 @@
  *                                                       one value at 133 MB, localForage #907)
  *   ready      id → ReadyRecord                        (written ONLY after every shard of the base
  *                                                       verified: the second phase of a two-phase commit)
+ *   imports    id → ImportRecord                       (a conversion from a URL in progress: where to
+ *                                                       resume, rewritten after every stored shard)
+ *   chunks     [id, index] → ArrayBuffer               (the raw file of an .h5/.onnx import, ≤ 16 MB each)
  *
  * A schema change bumps DB_VERSION and adds a step to `upgrade`. An open connection in another tab
  * blocks the upgrade (idb #148): the old tab closes its connection on `blocking` and tells the UI,
@@ -14,9 +17,10 @@
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { BundleManifest } from '../../../src/core/bundle/manifest';
 import type { PartName } from '../protocol';
+import type { SourceIdentity } from './source';
 
 export const DB_NAME = 'convlens';
-export const DB_VERSION = 1;
+export const DB_VERSION = 2;
 
 export interface ReadyRecord {
   id: string;
@@ -25,10 +29,32 @@ export interface ReadyRecord {
   verifiedAt: string;
 }
 
+/** An import from a URL, persisted so a reload or a dropped connection resumes with `Range: bytes=<offset>-`. */
+export interface ImportRecord {
+  id: string;
+  url: string;
+  /** `stream`: converted while it arrives (safetensors); `file`: stored in chunks, converted at the end. */
+  mode: 'stream' | 'file';
+  /** The remote file's validators; a change means another file, so the import restarts. */
+  identity: SourceIdentity;
+  /** Source byte to request next. */
+  offset: number;
+  /** The converter's snapshot at `offset`, with the file's SHA-256 mid-state (stream mode). */
+  converter?: unknown;
+  /** The published sha256 to check, lower-case hex. */
+  sha256?: string;
+  /** Shard files (stream mode) or chunk count (file mode) stored so far. */
+  shards: string[];
+  chunks: number;
+  updatedAt: string;
+}
+
 export interface LibrarySchema extends DBSchema {
   manifests: { key: string; value: BundleManifest };
   shards: { key: [string, string]; value: ArrayBuffer };
   ready: { key: string; value: ReadyRecord };
+  imports: { key: string; value: ImportRecord };
+  chunks: { key: [string, number]; value: ArrayBuffer };
 }
 
 export type LibraryDb = IDBPDatabase<LibrarySchema>;
@@ -62,6 +88,10 @@ export function openLibraryDb(name: string, onEvent: (kind: DbEventKind) => void
         database.createObjectStore('manifests');
         database.createObjectStore('shards');
         database.createObjectStore('ready');
+      }
+      if (oldVersion < 2) {
+        database.createObjectStore('imports');
+        database.createObjectStore('chunks');
       }
     },
     blocked: () => onEvent('blocked'),

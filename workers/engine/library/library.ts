@@ -7,7 +7,7 @@
  * (fetch, navigator.storage, the database name) are injected so Node tests run it against
  * fake-indexeddb and a stub fetch.
  */
-import type { BundleManifest, ShardInfo } from '../../../src/core/bundle/manifest';
+import type { ShardInfo } from '../../../src/core/bundle/manifest';
 import { buildBundle } from '../../../src/core/bundle/build';
 import { BundleFormatError } from '../../../src/core/bundle/errors';
 import { sha256Hex } from '../../../src/core/bundle/sha256';
@@ -15,12 +15,25 @@ import { verifyShard } from '../../../src/core/bundle/verify';
 import { VGG16, type VggConfig } from '../../../src/core/vgg16/spec';
 import type { ModelLibrary } from '../engine';
 import { EngineStateError, ModelNotFoundError } from '../errors';
-import type { DownloadRequest, PartName, ProgressFn, StorageEstimate, StoredModel } from '../protocol';
+import type {
+  DownloadRequest,
+  PartName,
+  PendingImport,
+  Progress,
+  ProgressFn,
+  ServedModel,
+  StorageEstimate,
+  StoredModel,
+  UrlImportRequest,
+} from '../protocol';
 import { LibraryConnection } from './connection';
-import type { DbEvent, LibraryDb, ReadyRecord } from './db';
-import { AbortError, QuotaError } from './errors';
-import { fetchManifest, fetchShard, folderUrl, selectParts, type FetchFn } from './remote';
+import { defaultConverter, type ConverterFactory } from './convert';
+import type { DbEvent } from './db';
+import { AbortError, QuotaError, UnsupportedWeightsError } from './errors';
+import { fetchManifest, fetchServedModels, fetchShard, folderUrl, selectParts, type FetchFn } from './remote';
+import { describe, dropIncomplete, exactBuffer, markComplete, purge, sameShards } from './records';
 import { IdbBundleStore, readShard } from './store';
+import { discardImport, FILE_CHUNK_BYTES, idFromUrl, importFromUrl, urlKind } from './url-import';
 
 /** The parts of `navigator.storage` the library uses (persist() exists only on Window, not in workers). */
 export interface StorageLike {
@@ -42,6 +55,13 @@ export interface LibraryOptions {
   progressIntervalMs?: number;
   /** Architecture imported weights must have (default VGG16; tests import tiny ones). */
   importConfig?: VggConfig;
+  /** The streaming safetensors converter (default: the app's). */
+  converter?: ConverterFactory;
+  /** Automatic resumes of a URL import after a dropped connection (default 3), and the first wait (default 1 s). */
+  retries?: number;
+  retryDelayMs?: number;
+  /** Bytes per stored chunk of a downloaded .h5/.onnx file (default FILE_CHUNK_BYTES). */
+  chunkBytes?: number;
 }
 
 const HDF5_MAGIC = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -49,21 +69,6 @@ const HDF5_MAGIC = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 const isQuotaExceeded = (err: unknown) =>
   typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'QuotaExceededError';
 const sum = (shards: readonly ShardInfo[]) => shards.reduce((n, s) => n + s.bytes, 0);
-
-/** An ArrayBuffer holding exactly these bytes (no copy when the view already covers its whole buffer). */
-function exactBuffer(bytes: Uint8Array): ArrayBuffer {
-  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) {
-    return bytes.buffer;
-  }
-  return bytes.slice().buffer;
-}
-
-/** Two manifests describe the same bytes when every shard's name, length and hash agree. */
-function sameShards(a: BundleManifest, b: BundleManifest): boolean {
-  const key = (m: BundleManifest) =>
-    JSON.stringify(m.parts.map((p) => [p.name, p.shards.map((s) => [s.file, s.bytes, s.sha256])]));
-  return key(a) === key(b);
-}
 
 export class IdbModelLibrary implements ModelLibrary {
   readonly conn: LibraryConnection;
@@ -74,6 +79,10 @@ export class IdbModelLibrary implements ModelLibrary {
   private readonly baseHref: string | undefined;
   private readonly progressIntervalMs: number;
   private readonly importConfig: VggConfig;
+  private readonly converter: ConverterFactory;
+  private readonly retries: number;
+  private readonly retryDelayMs: number;
+  private readonly chunkBytes: number;
   private active: { id: string; controller: AbortController } | undefined;
 
   constructor(options: LibraryOptions = {}) {
@@ -85,6 +94,10 @@ export class IdbModelLibrary implements ModelLibrary {
     this.baseHref = options.baseHref ?? (globalThis as { location?: { href?: string } }).location?.href;
     this.progressIntervalMs = options.progressIntervalMs ?? 100;
     this.importConfig = options.importConfig ?? VGG16;
+    this.converter = options.converter ?? defaultConverter;
+    this.retries = options.retries ?? 3;
+    this.retryDelayMs = options.retryDelayMs ?? 1000;
+    this.chunkBytes = options.chunkBytes ?? FILE_CHUNK_BYTES;
   }
 
   // ---------------------------------------------------------------- queries
@@ -92,7 +105,7 @@ export class IdbModelLibrary implements ModelLibrary {
   async listModels(): Promise<StoredModel[]> {
     const db = await this.conn.get();
     const ids = await db.getAllKeys('manifests');
-    return Promise.all(ids.map((id) => this.describe(db, id)));
+    return Promise.all(ids.map((id) => describe(db, id)));
   }
 
   async storageEstimate(): Promise<StorageEstimate> {
@@ -103,13 +116,69 @@ export class IdbModelLibrary implements ModelLibrary {
 
   // ---------------------------------------------------------------- download
 
-  async downloadModel(request: DownloadRequest, onProgress?: ProgressFn): Promise<StoredModel> {
+  downloadModel(request: DownloadRequest, onProgress?: ProgressFn): Promise<StoredModel> {
+    return this.exclusive(request.id, (signal) => this.download(request, signal, onProgress));
+  }
+
+  importFromUrl(request: UrlImportRequest, onProgress?: ProgressFn): Promise<StoredModel> {
+    let url: string;
+    try {
+      url = new URL(request.url.trim(), this.baseHref).href;
+    } catch {
+      throw new UnsupportedWeightsError(`'${request.url}' is not a URL: paste the address of a weights file`);
+    }
+    const kind = urlKind(url);
+    if (kind === 'bundle') {
+      const folder = url.replace(/manifest\.json$/i, '');
+      const id = request.id ?? decodeURIComponent(folder.split('/').at(-2) ?? '');
+      return this.downloadModel({ id, baseUrl: folder }, onProgress);
+    }
+    const id = request.id ?? idFromUrl(url);
+    return this.exclusive(id, async (signal) => {
+      const db = await this.conn.get();
+      if (await db.get('ready', id)) return describe(db, id);
+      return importFromUrl(
+        {
+          fetch: this.fetch,
+          db,
+          cfg: this.importConfig,
+          signal,
+          converter: this.converter,
+          retries: this.retries,
+          retryDelayMs: this.retryDelayMs,
+          chunkBytes: this.chunkBytes,
+          report: this.reporter(onProgress),
+          ensureSpace: (needed) => this.ensureSpace(needed),
+          importWeights: (file) => this.importWeights(file, onProgress),
+          describe: (model) => describe(db, model),
+        },
+        { url, id, kind, ...(request.sha256 ? { sha256: request.sha256.trim().toLowerCase() } : {}) },
+      );
+    });
+  }
+
+  async pendingImports(): Promise<PendingImport[]> {
+    const db = await this.conn.get();
+    return (await db.getAll('imports')).map((r) => ({
+      id: r.id,
+      url: r.url,
+      done: r.offset,
+      total: r.identity.length ?? 0,
+    }));
+  }
+
+  async listServedModels(): Promise<ServedModel[]> {
+    return fetchServedModels(this.fetch, this.baseHref);
+  }
+
+  /** Runs one download or import at a time; cancelDownload aborts it, keeping what is stored. */
+  private async exclusive(id: string, run: (signal: AbortSignal) => Promise<StoredModel>): Promise<StoredModel> {
     if (this.active)
       throw new EngineStateError(`a download of '${this.active.id}' is running: cancel it or wait for it to finish`);
     const controller = new AbortController();
-    this.active = { id: request.id, controller };
+    this.active = { id, controller };
     try {
-      return await this.download(request, controller.signal, onProgress);
+      return await run(controller.signal);
     } catch (err) {
       if (controller.signal.aborted) throw new AbortError();
       throw err;
@@ -151,25 +220,12 @@ export class IdbModelLibrary implements ModelLibrary {
     const total = sum(all);
     const needed = sum(all.filter((s) => !have.has(s.file)));
 
-    if (needed > 0) {
-      // Check before the first byte is stored (reliability row 1), and ask for persistence now, while
-      // the user is waiting for this download (WebKit evicts non-persistent data under pressure).
-      const est = await this.storage?.estimate?.().catch(() => undefined);
-      if (est?.quota !== undefined) {
-        const available = est.quota - (est.usage ?? 0);
-        if (needed > available) throw new QuotaError(needed, available);
-      }
-      await this.storage?.persist?.().catch(() => false);
-    }
-    if (replacing) await this.purge(db, id);
+    if (needed > 0) await this.ensureSpace(needed);
+    if (replacing) await purge(db, id);
     let done = total - needed;
-    let last = 0;
-    const report = (bytes: number, force = false) => {
-      const t = Date.now();
-      if (!force && t - last < this.progressIntervalMs) return;
-      last = t;
-      onProgress?.({ phase: 'download', done: bytes, total });
-    };
+    const progress = this.reporter(onProgress);
+    const report = (bytes: number, force = false) =>
+      progress({ phase: 'download', done: bytes, total, unit: 'bytes' }, force);
     try {
       await db.put('manifests', manifest, id);
       report(done, true);
@@ -182,37 +238,40 @@ export class IdbModelLibrary implements ModelLibrary {
           done += shard.bytes;
           report(done, true);
         }
-        await this.markComplete(db, id, part.name);
+        await markComplete(db, id, part.name);
       }
     } catch (err) {
       if (!isQuotaExceeded(err)) throw err;
       // The browser refused a write although the estimate said it fits (reliability row 1): drop what
       // this download stored, keep any complete part, and say how much is needed.
-      await this.dropIncomplete(db, id);
+      await dropIncomplete(db, id);
       throw new QuotaError(needed, undefined);
     }
-    return this.describe(db, id);
+    return describe(db, id);
   }
 
-  /** Removes the shards of parts not yet complete; the whole model when its base is not complete. */
-  private async dropIncomplete(db: LibraryDb, id: string): Promise<void> {
-    const [ready, manifest] = await Promise.all([db.get('ready', id), db.get('manifests', id)]);
-    if (!ready || !manifest) return this.purge(db, id);
-    for (const part of manifest.parts) {
-      if (ready.parts.includes(part.name)) continue;
-      for (const s of part.shards) await db.delete('shards', [id, s.file]);
+  /**
+   * Checks the estimate before the first byte is stored (reliability row 1), and asks for persistence now,
+   * while the user is waiting for this download (WebKit evicts non-persistent data under pressure).
+   */
+  private async ensureSpace(needed: number): Promise<void> {
+    const est = await this.storage?.estimate?.().catch(() => undefined);
+    if (est?.quota !== undefined) {
+      const available = est.quota - (est.usage ?? 0);
+      if (needed > available) throw new QuotaError(needed, available);
     }
+    await this.storage?.persist?.().catch(() => false);
   }
 
-  /** Second phase of the commit: the part's every shard is stored and verified. */
-  private async markComplete(db: LibraryDb, id: string, part: PartName): Promise<void> {
-    const tx = db.transaction('ready', 'readwrite');
-    const ready = await tx.store.get(id);
-    if (!ready && part !== 'base') return void (await tx.done);
-    const parts = [...new Set([...(ready?.parts ?? []), part])];
-    const record: ReadyRecord = { id, parts, verifiedAt: new Date().toISOString() };
-    await tx.store.put(record, id);
-    await tx.done;
+  /** Progress at most every progressIntervalMs, except the reports that must arrive (`force`). */
+  private reporter(onProgress: ProgressFn | undefined): (p: Progress, force?: boolean) => void {
+    let last = 0;
+    return (p, force = false) => {
+      const t = Date.now();
+      if (!force && t - last < this.progressIntervalMs) return;
+      last = t;
+      onProgress?.(p);
+    };
   }
 
   // ---------------------------------------------------------------- maintenance
@@ -220,17 +279,8 @@ export class IdbModelLibrary implements ModelLibrary {
   async deleteModel(id: string): Promise<void> {
     if (this.active?.id === id) this.active.controller.abort();
     const db = await this.conn.get();
-    await this.purge(db, id);
-  }
-
-  /** Removes every record of a model in one transaction (ready first, so it is never half-ready). */
-  private async purge(db: LibraryDb, id: string): Promise<void> {
-    const tx = db.transaction(['ready', 'manifests', 'shards'], 'readwrite');
-    void tx.objectStore('ready').delete(id);
-    void tx.objectStore('manifests').delete(id);
-    const shards = tx.objectStore('shards');
-    for (const key of await shards.getAllKeys()) if (key[0] === id) void shards.delete(key);
-    await tx.done;
+    await purge(db, id);
+    await discardImport(db, id);
   }
 
   async verifyModel(id: string, onProgress?: ProgressFn): Promise<StoredModel> {
@@ -260,7 +310,7 @@ export class IdbModelLibrary implements ModelLibrary {
     if (ready && broken.has('base')) await tx.store.delete(id);
     else if (ready) await tx.store.put({ ...ready, parts: ready.parts.filter((p) => !broken.has(p)) }, id);
     await tx.done;
-    return this.describe(db, id);
+    return describe(db, id);
   }
 
   // ---------------------------------------------------------------- import
@@ -299,13 +349,10 @@ export class IdbModelLibrary implements ModelLibrary {
 
     const all = manifest.parts.flatMap((p) => p.shards);
     const needed = sum(all);
-    const est = await this.storage?.estimate?.().catch(() => undefined);
-    if (est?.quota !== undefined && needed > est.quota - (est.usage ?? 0))
-      throw new QuotaError(needed, est.quota - (est.usage ?? 0));
-    await this.storage?.persist?.().catch(() => false);
+    await this.ensureSpace(needed);
 
     const db = await this.conn.get();
-    await this.purge(db, id);
+    await purge(db, id);
     // One transaction: shards, manifest and the ready record commit together or not at all.
     let done = 0;
     onProgress?.({ phase: 'store', done, total: all.length });
@@ -332,32 +379,8 @@ export class IdbModelLibrary implements ModelLibrary {
       if (isQuotaExceeded(err)) throw new QuotaError(needed, undefined);
       throw err;
     }
-    return this.describe(db, id);
+    return describe(db, id);
   }
 
   // ---------------------------------------------------------------- helpers
-
-  private async describe(db: LibraryDb, id: string): Promise<StoredModel> {
-    const [manifest, ready] = await Promise.all([db.get('manifests', id), db.get('ready', id)]);
-    if (!manifest) throw new ModelNotFoundError(`model '${id}' is not stored in this browser`);
-    const parts = [];
-    for (const p of manifest.parts) {
-      let stored = 0;
-      for (const s of p.shards) if ((await db.getKey('shards', [id, s.file])) !== undefined) stored += s.bytes;
-      parts.push({
-        name: p.name,
-        bytes: p.bytes,
-        stored,
-        complete: !!ready?.parts.includes(p.name) && stored === p.bytes,
-      });
-    }
-    return {
-      id,
-      source: manifest.source,
-      pretrained: manifest.pretrained,
-      quantization: manifest.quantization,
-      parts,
-      ready: !!ready,
-    };
-  }
 }

@@ -5,14 +5,16 @@
  */
 import type { BundleManifest, PartInfo, ShardInfo } from '../../../src/core/bundle/manifest';
 import { BundleFormatError, MissingShardError, ShardLengthError } from '../../../src/core/bundle/errors';
+import { MODEL_INDEX_FILE, parseModelIndex } from '../../../src/core/bundle/served-index';
 import { parseManifest } from '../../../src/core/bundle/verify';
-import type { PartName } from '../protocol';
+import type { PartName, ServedModel } from '../protocol';
 
 /** The fetch options the library uses (RequestInit's shape differs between the DOM and Node's types). */
 export interface FetchInit {
   signal?: AbortSignal;
   cache?: 'no-cache' | 'no-store';
   credentials?: 'same-origin';
+  headers?: Record<string, string>;
 }
 export type FetchFn = (input: string, init?: FetchInit) => Promise<Response>;
 
@@ -127,4 +129,17 @@ export async function fetchShard(
   }
   // Too short (a cut-off download, or an HTML page served in its place): verifyShard names which.
   return got === shard.bytes ? out : out.subarray(0, got);
+}
+
+/** The bundles in `models/index.json` next to the app; none when there is no index, or it cannot be read. */
+export async function fetchServedModels(fetch: FetchFn, baseHref: string | undefined): Promise<ServedModel[]> {
+  try {
+    const url = new URL(`models/${MODEL_INDEX_FILE}`, baseHref).href;
+    const res = await fetch(url, { cache: 'no-cache', credentials: 'same-origin' });
+    if (!res.ok || /html/i.test(res.headers.get('content-type') ?? '')) return [];
+    return parseModelIndex(await res.json()).map(({ path, ...model }) => ({ ...model, url: new URL(path, url).href }));
+  } catch {
+    // Offline, or a static host without an index: nothing is served, which is not an error.
+    return [];
+  }
 }

@@ -32,6 +32,10 @@ export function App({ controller, reload = () => location.reload() }: AppProps) 
     () => ({
       onDownload: () => void controller.library.downloadDemo(),
       onCancelDownload: () => controller.library.cancelDownload(),
+      onGetWeights: () => void controller.library.getImageNetWeights(),
+      onWeightsUrl: (url) => controller.library.setWeightsUrl(url),
+      onImportUrl: (url) => void controller.library.importUrl(url),
+      onDownloadServed: (model) => void controller.library.downloadServed(model),
       onUse: (id) => void controller.library.useModel(id),
       onVerify: (id) => void controller.library.verifyModel(id),
       onDelete: (id) => void controller.library.deleteModel(id),

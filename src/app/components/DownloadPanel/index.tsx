@@ -1,4 +1,4 @@
-/** The demo model: download with real progress, storage needed vs available, cancel and resume. */
+/** The demo model (small, the offline fallback): download with real progress, storage needed vs available, cancel and resume. */
 import type { StoredModel } from '../../../../workers/engine/protocol';
 import { formatBytes } from '../../format';
 import type { StorageNeed } from '../../selectors';
@@ -33,13 +33,16 @@ function StorageLine({ storage }: { storage: StorageNeed }) {
 }
 
 export function DownloadPanel(props: DownloadPanelProps) {
-  const { download, stored, storage, online, blocked, active } = props;
+  const { stored, storage, online, blocked, active } = props;
+  // Another source's download is not this panel's: it shows the demo's only.
+  const download: DownloadState =
+    props.download.status !== 'idle' && props.download.source === undefined ? props.download : { status: 'idle' };
   const running = download.status === 'running' || download.status === 'cancelling';
   if (stored?.ready && !running) {
     return (
       <section class="panel" aria-labelledby="demo-title">
-        <h2 id="demo-title">Demo model</h2>
-        <p>The demo model is stored on this device and verified.</p>
+        <h2 id="demo-title">Demo weights</h2>
+        <p>The demo weights are stored on this device and verified.</p>
         <button type="button" onClick={props.onUse} disabled={active || blocked}>
           {active ? 'In use' : 'Use the demo model'}
         </button>
@@ -49,7 +52,11 @@ export function DownloadPanel(props: DownloadPanelProps) {
   const resumable = download.status === 'stopped' || (stored !== undefined && stored.parts.some((p) => p.stored > 0));
   return (
     <section class="panel" aria-labelledby="demo-title">
-      <h2 id="demo-title">Demo model</h2>
+      <h2 id="demo-title">Demo weights</h2>
+      <p>
+        Small and quick to get: every computation is real, but the predictions are meaningless. Use them to try convlens
+        on a slow connection; they work offline once stored.
+      </p>
       <StorageLine storage={storage} />
       {download.status !== 'idle' && (
         <ProgressBar label="Downloading the demo model" progress={download.progress} testId="download-progress" />

@@ -1,27 +1,88 @@
-/** Import weights the user brings (Keras .h5 or ONNX-zoo .onnx); the engine converts and verifies them. */
-import type { JobState } from '../../state';
+/**
+ * Weights from elsewhere: a file on this device (Keras .h5, ONNX), or any URL of a weights file
+ * (safetensors, .h5, ONNX) or a convlens model folder, converted as it downloads and resumable.
+ */
+import type { PendingImport } from '../../../../workers/engine/protocol';
+import { formatBytes } from '../../format';
+import type { DownloadState, JobState } from '../../state';
 import { ProgressBar } from '../ProgressBar';
+import { TransferProgress } from '../TransferProgress';
 
 export interface ImportPanelProps {
   job?: JobState;
   disabled: boolean;
   onFile(file: File): void;
+  download: DownloadState;
+  rate?: number;
+  eta?: number;
+  online: boolean;
+  /** Paused URL imports (other than the ImageNet source's). */
+  pending: PendingImport[];
+  onUrl(url: string): void;
+  onPause(): void;
 }
 
-export function ImportPanel({ job, disabled, onFile }: ImportPanelProps) {
+export function ImportPanel(props: ImportPanelProps) {
+  const { job, disabled, onFile, download, online } = props;
   const importing = job?.kind === 'import';
+  const mine = download.status !== 'idle' && download.source === 'url' ? download : undefined;
   const onChange = (ev: Event): void => {
     const input = ev.currentTarget as HTMLInputElement;
     const file = input.files?.[0];
     input.value = ''; // choosing the same file again must fire change again
     if (file) onFile(file);
   };
+  const onSubmit = (ev: Event): void => {
+    ev.preventDefault();
+    const input = (ev.currentTarget as HTMLFormElement).elements.namedItem('import-url') as HTMLInputElement;
+    props.onUrl(input.value);
+  };
   return (
     <section class="panel" aria-labelledby="import-title">
-      <h2 id="import-title">Import real weights</h2>
+      <h2 id="import-title">Other weights</h2>
+      <form class="url-form" onSubmit={onSubmit}>
+        <label class="url-field">
+          URL of a weights file (safetensors, Keras .h5, ONNX) or of a convlens model folder (ending in /)
+          <input
+            name="import-url"
+            type="url"
+            class="url-input"
+            required
+            placeholder="https://…"
+            data-testid="import-url"
+          />
+        </label>
+        <button type="submit" disabled={disabled || !online || mine !== undefined} data-testid="import-url-go">
+          Download and convert
+        </button>
+      </form>
+      {mine && (
+        <TransferProgress
+          label={`Downloading ${mine.id}`}
+          download={mine}
+          rate={props.rate}
+          eta={props.eta}
+          blocked={disabled || !online}
+          onPause={props.onPause}
+          onResume={() => props.onUrl(mine.id)}
+          testId="import-url-progress"
+        />
+      )}
+      {!mine &&
+        props.pending.map((p) => (
+          <p class="actions url" key={p.id}>
+            <span>
+              Paused: {p.url} ({formatBytes(p.done)}
+              {p.total ? ` of ${formatBytes(p.total)}` : ''})
+            </span>
+            <button type="button" class="ghost" disabled={disabled || !online} onClick={() => props.onUrl(p.url)}>
+              Resume
+            </button>
+          </p>
+        ))}
       <p>
-        Keras <code>vgg16_weights_tf_dim_ordering_tf_kernels.h5</code> (or <code>…_notop.h5</code>) or ONNX model zoo{' '}
-        <code>vgg16-12.onnx</code>. The file stays on this device.
+        Or a file on this device: Keras <code>vgg16_weights_tf_dim_ordering_tf_kernels.h5</code> (or{' '}
+        <code>…_notop.h5</code>) or ONNX model zoo <code>vgg16-12.onnx</code>. The file stays on this device.
       </p>
       <label class={disabled || importing ? 'file-button disabled' : 'file-button'}>
         Choose a weights file…

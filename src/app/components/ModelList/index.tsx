@@ -22,6 +22,7 @@ const SOURCE: Readonly<Record<WeightSource, string>> = {
   demo: 'seeded demo',
   'keras-h5': 'Keras .h5',
   'onnx-zoo': 'ONNX zoo',
+  safetensors: 'safetensors (timm, torchvision)',
 };
 
 function sizes(model: StoredModel): { total: number; stored: number } {
