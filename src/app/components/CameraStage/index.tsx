@@ -58,8 +58,10 @@ export function CameraStage(props: CameraStageProps) {
   }, [props.opacity]);
 
   const cls = `stage${props.mirrored ? ' mirrored' : ''}`;
+  // The stage takes the camera's aspect ratio, so the picture fills its width (CSSOM, allowed by the CSP).
+  const aspect = props.width > 0 && props.height > 0 ? { '--stage-aspect': `${props.width} / ${props.height}` } : {};
   return (
-    <div class={cls}>
+    <div class={cls} style={aspect}>
       <video
         ref={video}
         class="stage-video"

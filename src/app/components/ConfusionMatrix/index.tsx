@@ -7,30 +7,33 @@ export interface ConfusionMatrixProps {
 export function ConfusionMatrix({ classes, confusion }: ConfusionMatrixProps) {
   const max = Math.max(1, ...confusion.flat());
   return (
-    <table class="confusion" data-testid="confusion">
-      <caption>Confusion matrix (rows: true class, columns: predicted)</caption>
-      <thead>
-        <tr>
-          <th scope="col">true \ predicted</th>
-          {classes.map((c) => (
-            <th key={c} scope="col">
-              {c}
-            </th>
-          ))}
-        </tr>
-      </thead>
-      <tbody>
-        {confusion.map((row, t) => (
-          <tr key={t}>
-            <th scope="row">{classes[t]}</th>
-            {row.map((n, p) => (
-              <td key={p} class={p === t ? 'hit' : n ? 'miss' : undefined} style={{ '--cell': String(n / max) }}>
-                {n}
-              </td>
+    // Many classes make a wide table: it scrolls inside its own region, not the page.
+    <div class="table-scroll" role="region" aria-label="Confusion matrix" tabIndex={0}>
+      <table class="confusion" data-testid="confusion">
+        <caption>Confusion matrix (rows: true class, columns: predicted)</caption>
+        <thead>
+          <tr>
+            <th scope="col">true \ predicted</th>
+            {classes.map((c) => (
+              <th key={c} scope="col">
+                {c}
+              </th>
             ))}
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {confusion.map((row, t) => (
+            <tr key={t}>
+              <th scope="row">{classes[t]}</th>
+              {row.map((n, p) => (
+                <td key={p} class={p === t ? 'hit' : n ? 'miss' : undefined} style={{ '--cell': String(n / max) }}>
+                  {n}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
