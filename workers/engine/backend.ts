@@ -12,6 +12,8 @@ export interface BackendHost {
   hasWebGpu?: () => Promise<boolean>;
   /** Threads the host can run (1 unless cross-origin isolated in a browser). */
   maxThreads?: () => number;
+  /** Why the host runs one thread, if it must (told to the user). */
+  singleThreadReason?: () => string | undefined;
   /** The device's memory in GB as the browser reports it (`navigator.deviceMemory`), if it does. */
   deviceMemoryGb?: () => number | undefined;
   /**
@@ -42,7 +44,14 @@ export async function startBackend(host: BackendHost, options: InitOptions = {})
   // Read by onnxruntime once, when its first session starts the WASM instance.
   if (host.runtimeBinary && !ort.env.wasm.wasmBinary) ort.env.wasm.wasmBinary = await host.runtimeBinary();
   const lowMemory = options.lowMemory ?? (host.deviceMemoryGb?.() ?? Infinity) <= LOW_MEMORY_GB;
-  return { device, threads, ...(fallbackReason && { fallbackReason }), ...(lowMemory && { lowMemory }) };
+  const threadsReason = max === 1 ? host.singleThreadReason?.() : undefined;
+  return {
+    device,
+    threads,
+    ...(fallbackReason && { fallbackReason }),
+    ...(threadsReason && { threadsReason }),
+    ...(lowMemory && { lowMemory }),
+  };
 }
 
 /** Has the host load the runtime build for the device; says why not WebGPU when it was wanted. */

@@ -37,6 +37,8 @@ export interface BackendInfo {
   threads: number;
   /** Why the preferred device was not used, if it was not. */
   fallbackReason?: string;
+  /** Why WASM runs on one thread, when the host says (no cross-origin isolation, no shared memory). */
+  threadsReason?: string;
   /**
    * Memory saver (WASM): plain convolutions, never the Winograd base, whose kernels and their build
    * cost about 250 MB more; frames take about twice as long. On when asked for, or by default when

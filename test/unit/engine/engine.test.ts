@@ -119,6 +119,16 @@ describe('Engine', () => {
     expect((await new Engine({ store }).init()).lowMemory).toBeUndefined();
   });
 
+  it('says why it runs one thread when the host must, and only then', async () => {
+    const reason = () => 'this browser offers no WebAssembly threads';
+    const one = await new Engine({ store, maxThreads: () => 1, singleThreadReason: reason }).init({ device: 'wasm' });
+    expect(one).toMatchObject({ threads: 1, threadsReason: reason() });
+    // One thread asked for on a host with more: no reason to give.
+    const asked = await new Engine({ store, maxThreads: () => 2, singleThreadReason: reason }).init({ threads: 1 });
+    expect(asked.threads).toBe(1);
+    expect(asked.threadsReason).toBeUndefined();
+  });
+
   it('refuses to analyze before a model is loaded, with a named error', async () => {
     const e = new Engine({ store });
     await expect(e.analyze(frame(8, 8, () => [0, 0, 0]))).rejects.toMatchObject({ name: 'EngineStateError' });
