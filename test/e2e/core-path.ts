@@ -34,11 +34,11 @@ export async function waitFor<A extends unknown[], T>(
       last = err;
     }
     if (Date.now() > end) {
-      const banner = await d
-        .run(() => document.querySelector('[data-testid=error]')?.textContent ?? '')
+      const screen = await d
+        .run(() => (document.querySelector('main') ?? document.body).innerText.replace(/\s+/g, ' ').slice(0, 600))
         .catch(() => '');
       throw new Error(
-        `${d.name}: no ${what} after ${timeout / 1000} s${banner ? `; on screen: ${banner}` : ''}` +
+        `${d.name}: no ${what} after ${timeout / 1000} s; on screen: ${screen}` +
           `${last ? `; last error: ${String(last)}` : ''}${d.errors.length ? `; page errors: ${d.errors.join(' | ')}` : ''}`,
       );
     }
@@ -138,11 +138,18 @@ export const waitForTop = (d: EngineDriver, names: string[] = [], timeout = 120_
     names,
   );
 
-/** Presses the demo download and waits for the first live predictions; answers the library's records. */
-export async function download(d: EngineDriver): Promise<{ top: string; db: LibraryRecords }> {
+/**
+ * Presses the demo download and waits for the first live predictions; answers the library's records and
+ * whether the browser made the origin's storage persistent (the app asks when a download starts; null:
+ * the browser has no `navigator.storage`).
+ */
+export async function download(
+  d: EngineDriver,
+): Promise<{ top: string; db: LibraryRecords; persisted: boolean | null }> {
   await click(d, '[data-testid=download-demo]', 90_000);
   const top = await waitForTop(d);
-  return { top, db: await d.run(libraryRecords) };
+  const persisted = await d.run(async () => (await navigator.storage?.persisted?.()) ?? null);
+  return { top, db: await d.run(libraryRecords), persisted };
 }
 
 /** Distinct colours on the heatmap overlay (a real map has many) and whether the frame counter moves. */

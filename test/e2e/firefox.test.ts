@@ -34,8 +34,10 @@ describe('the core path in Firefox', () => {
   });
 
   it('downloads the demo bundle into IndexedDB and runs it live with a heatmap', async () => {
-    const { top, db } = await download(d);
+    const { top, db, persisted } = await download(d);
     expect(top).toMatch(/%/);
+    // Persistence is the user's to grant in Firefox; without it the model is stored all the same.
+    expect(persisted).toBe(false);
     expect(db).toMatchObject({ manifests: [MODEL_ID], ready: [MODEL_ID] });
     expect(db.shards).toHaveLength(5);
     const live = await liveFrame(d);
