@@ -175,6 +175,26 @@ export async function liveFrame(d: EngineDriver): Promise<{ colours: number; adv
   return { colours, advanced };
 }
 
+/** Presses the header's memory saver until it reads `on`; answers whether frames flow after the engine's restart. */
+export async function memorySaver(d: EngineDriver, on: boolean): Promise<boolean> {
+  await click(d, '[data-testid=memory-saver]');
+  await waitFor(
+    d,
+    `memory saver ${on ? 'on' : 'off'}`,
+    60_000,
+    (v: string) => !!document.querySelector(`[data-testid=memory-saver][aria-pressed="${v}"]`),
+    String(on),
+  );
+  const before = await text(d, 'ms');
+  return waitFor(
+    d,
+    'a frame after the restart',
+    90_000,
+    (b: string) => document.querySelector('[data-testid=ms]')?.textContent !== b,
+    before,
+  );
+}
+
 /** Two classes of camera photos, a short head-only run, then the live view on the new classifier. */
 export async function trainTiny(d: EngineDriver): Promise<{ status: string; classifiers: number; top: string }> {
   await click(d, '[data-testid=view-train]');

@@ -2,10 +2,10 @@
  * The core path in Firefox ESR (puppeteer-core over WebDriver BiDi, headless, Firefox's fake camera): install,
  * download the demo bundle, a live heatmap, a tiny classifier trained from camera photos, and an offline
  * reopen with the server stopped. Firefox has SharedArrayBuffer once the page is cross-origin isolated (WASM
- * threads), no WebGPU here and no `navigator.deviceMemory` (the memory saver stays off unless chosen).
+ * threads), no WebGPU here and no `navigator.deviceMemory` (the memory saver starts on).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { download, install, liveFrame, reopenOffline, trainTiny, CLASSES } from './core-path';
+import { download, install, liveFrame, memorySaver, reopenOffline, trainTiny, CLASSES } from './core-path';
 import { launchFirefox, type EngineDriver } from './engines';
 import { startServer, type TestServer } from './harness';
 import { BASE, MODEL_ID } from './paths';
@@ -29,8 +29,8 @@ describe('the core path in Firefox', () => {
     expect(got).toMatchObject({ isolated: true, sharedMemory: true, deviceMemory: null, storageEstimate: true });
     // No WebGPU adapter in headless Firefox: the header says so and the engine runs WASM with threads.
     expect(got.backend).toMatch(/^WebGPU unavailable: WASM · [2-4] threads$/);
-    // No device memory reported: the Winograd base, the memory saver off until the user turns it on.
-    expect(got.memorySaver).toBe('false');
+    // No device memory reported: the memory saver is on until the user turns it off.
+    expect(got.memorySaver).toBe('true');
   });
 
   it('downloads the demo bundle into IndexedDB and runs it live with a heatmap', async () => {
@@ -43,6 +43,11 @@ describe('the core path in Firefox', () => {
     const live = await liveFrame(d);
     expect(live.colours).toBeGreaterThan(20);
     expect(live.advanced).toBe(true);
+  });
+
+  it('starts with the memory saver on (no device memory reported) and runs the faster base once it is off', async () => {
+    expect(await memorySaver(d, false)).toBe(true);
+    expect(await liveFrame(d)).toMatchObject({ advanced: true });
   });
 
   it('trains a tiny classifier from camera photos and shows its classes live', async () => {

@@ -5,7 +5,7 @@
  * (one WASM thread, said in the header), has no WebGPU, no `navigator.storage` and no `navigator.deviceMemory`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { download, install, liveFrame, reopenOffline, trainTiny, CLASSES } from './core-path';
+import { download, install, liveFrame, memorySaver, reopenOffline, trainTiny, CLASSES } from './core-path';
 import { launchWebKit, type EngineDriver } from './engines';
 import { startServer, type TestServer } from './harness';
 import { BASE, MODEL_ID } from './paths';
@@ -31,7 +31,8 @@ describe('the core path in WebKit', () => {
     expect(got.backend).toBe('WebGPU unavailable: WASM · 1 thread: this browser offers no WebAssembly threads');
     // No navigator.storage.estimate: the download goes ahead without its quota check (below).
     expect(got.storageEstimate).toBe(false);
-    expect(got.memorySaver).toBe('false');
+    // No device memory reported: the memory saver is on until the user turns it off.
+    expect(got.memorySaver).toBe('true');
   });
 
   it('downloads the demo bundle into IndexedDB and runs it live with a heatmap', async () => {
@@ -44,6 +45,11 @@ describe('the core path in WebKit', () => {
     const live = await liveFrame(d);
     expect(live.colours).toBeGreaterThan(20);
     expect(live.advanced).toBe(true);
+  });
+
+  it('starts with the memory saver on (no device memory reported) and runs the faster base once it is off', async () => {
+    expect(await memorySaver(d, false)).toBe(true);
+    expect(await liveFrame(d)).toMatchObject({ advanced: true });
   });
 
   it('trains a tiny classifier from camera photos and shows its classes live', async () => {

@@ -42,7 +42,8 @@ export interface BackendInfo {
   /**
    * Memory saver (WASM): plain convolutions, never the Winograd base, whose kernels and their build
    * cost about 250 MB more; frames take about twice as long. On when asked for, or by default when
-   * the device reports at most LOW_MEMORY_GB of memory (`navigator.deviceMemory`).
+   * the device reports at most LOW_MEMORY_GB of memory (`navigator.deviceMemory`) or the browser
+   * reports none.
    */
   lowMemory?: boolean;
 }

@@ -114,8 +114,12 @@ describe('Engine', () => {
     expect(saver.last.top5.map((p) => p.index)).toEqual(full.last.top5.map((p) => p.index));
     const diff = Math.max(...saver.last.heatmap.data.map((v, i) => Math.abs(v - full.last.heatmap.data[i]!)));
     expect(diff).toBeLessThan(1e-3);
-    // Asked for, whatever the memory; no report of memory, no saver unless asked.
+    // Asked for, whatever the memory; a browser that reports no memory gets it; a host that cannot ask (Node) not.
     expect((await new Engine({ store, deviceMemoryGb: () => 8 }).init({ lowMemory: true })).lowMemory).toBe(true);
+    expect((await new Engine({ store, deviceMemoryGb: () => undefined }).init()).lowMemory).toBe(true);
+    expect((await new Engine({ store, deviceMemoryGb: () => undefined }).init({ lowMemory: false })).lowMemory).toBe(
+      undefined,
+    );
     expect((await new Engine({ store }).init()).lowMemory).toBeUndefined();
   });
 
