@@ -60,7 +60,20 @@ export async function launchWebKit(): Promise<EngineDriver> {
     name: 'WebKit',
     errors: [],
     goto: (url) => session.navigate(url),
-    reload: () => session.refresh(),
+    // WebDriver's refresh waits for the load with no word on what it waits for; a reload started from
+    // the page and polled for the new document lets a slow load end in the core path's diagnostics.
+    async reload() {
+      await session.execute('window.__e2eOldDocument = true; setTimeout(() => location.reload(), 0); return true;');
+      const end = Date.now() + 120_000;
+      for (;;) {
+        const fresh = await session
+          .execute<boolean>('return !window.__e2eOldDocument && document.readyState === "complete";')
+          .catch(() => false);
+        if (fresh) return;
+        if (Date.now() > end) throw new Error('WebKit: the reloaded page did not finish loading in 120 s');
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    },
     run: (fn, ...args) => session.execute(`return ${source(fn, args)};`),
     screenshot: async (path) => writeFile(path, await session.screenshot()),
     close: () => session.close(),

@@ -2,7 +2,7 @@
  * A small W3C WebDriver client over fetch, for WebKitGTK's `WebKitWebDriver` (puppeteer drives Chromium and
  * Firefox, not WebKit). It starts the driver on a free loopback port inside a virtual X display (`xvfb-run`:
  * WebKitGTK's MiniBrowser has no headless mode) and offers what the e2e core path needs: a session, navigate,
- * reload, execute a script (its promise awaited), screenshot and delete.
+ * execute a script (its promise awaited), screenshot and delete.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -33,7 +33,6 @@ async function freePort(): Promise<number> {
 
 export interface WebDriverSession {
   navigate(url: string): Promise<void>;
-  refresh(): Promise<void>;
   /** Runs `body` as a function body with `args` (W3C Execute Script: a returned promise is awaited). */
   execute<T>(body: string, args?: unknown[]): Promise<T>;
   /** A PNG of the viewport. */
@@ -100,7 +99,6 @@ export async function startWebKit(options: WebKitOptions = {}): Promise<WebDrive
     await call('POST', `${s}/timeouts`, { script: options.scriptTimeout ?? 120_000, pageLoad: 120_000 });
     return {
       navigate: (url) => call('POST', `${s}/url`, { url }),
-      refresh: () => call('POST', `${s}/refresh`, {}),
       execute: (body, args = []) => call('POST', `${s}/execute/sync`, { script: body, args }),
       screenshot: async () => Buffer.from(await call<string>('GET', `${s}/screenshot`), 'base64'),
       async close() {
