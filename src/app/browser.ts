@@ -2,7 +2,7 @@
 import { EngineBridge } from './bridge/bridge';
 import { createEngineWorker } from './bridge/worker';
 import { fetchBundleBytes } from './bundle';
-import { grabFrame, startGrabber } from './camera/grabber';
+import { frameReady, grabFrame, startGrabber } from './camera/grabber';
 import { CameraSession } from './camera/session';
 import type { Controller, ControllerDeps } from './controller';
 import { snapshotName, snapshotPng } from './overlay/heat';
@@ -40,7 +40,11 @@ export function browserDeps(store: Store): ControllerDeps {
     fetchBundleBytes: (baseUrl) => fetchBundleBytes(baseUrl),
     now: () => performance.now(),
     startGrabber,
-    grabStill: (video, size) => grabFrame(video, size),
+    // A still (a photo, a paused frame) waits for the first frame of a freshly attached video.
+    grabStill: async (video, size) => {
+      await frameReady(video as HTMLVideoElement);
+      return grabFrame(video, size);
+    },
     saveSnapshot: async (video, heat, opacity, label) => {
       const blob = await snapshotPng(video as HTMLVideoElement, heat, opacity);
       const url = URL.createObjectURL(blob);

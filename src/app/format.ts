@@ -37,11 +37,13 @@ export function formatProgress(p: Progress): string {
 export function describeBackend(backend: BackendInfo, isolated: boolean): string[] {
   const device = backend.device === 'webgpu' ? 'WebGPU' : backend.fallbackReason ? 'WebGPU unavailable: WASM' : 'WASM';
   const threads =
-    backend.threads <= 1
-      ? isolated
-        ? '1 thread'
-        : '1 thread: page not cross-origin isolated'
-      : `${backend.threads} threads`;
+    backend.threads > 1
+      ? `${backend.threads} threads`
+      : backend.threadsReason
+        ? `1 thread: ${backend.threadsReason}`
+        : isolated
+          ? '1 thread'
+          : '1 thread: page not cross-origin isolated';
   return [device, threads];
 }
 

@@ -240,42 +240,51 @@ export async function waitForController(page: Page, timeout = 60_000): Promise<v
     });
 }
 
-/** The raw IndexedDB records of the model library, read in the page (what a fresh start would find). */
-export function readLibraryDb(page: Page): Promise<{ manifests: string[]; shards: string[]; ready: string[] }> {
-  return page.evaluate(async () => {
-    // Opening a database that does not exist would create it empty (version 1, no stores) and break the app.
-    if (!(await indexedDB.databases()).some((d) => d.name === 'convlens'))
-      return { manifests: [], shards: [], ready: [] };
-    return new Promise<{ manifests: string[]; shards: string[]; ready: string[] }>((resolve, reject) => {
-      const req = indexedDB.open('convlens');
-      req.onerror = () => reject(req.error);
-      req.onsuccess = () => {
-        const db = req.result;
-        const names = ['manifests', 'shards', 'ready'].filter((n) => db.objectStoreNames.contains(n));
-        if (names.length < 3) {
+export interface LibraryRecords {
+  manifests: string[];
+  shards: string[];
+  ready: string[];
+}
+
+/** The raw IndexedDB records of the model library (what a fresh start would find): a page function, for any engine. */
+export async function libraryRecords(): Promise<LibraryRecords> {
+  // Opening a database that does not exist would create it empty (version 1, no stores) and break the app.
+  if (!(await indexedDB.databases()).some((d) => d.name === 'convlens'))
+    return { manifests: [], shards: [], ready: [] };
+  return new Promise<{ manifests: string[]; shards: string[]; ready: string[] }>((resolve, reject) => {
+    const req = indexedDB.open('convlens');
+    req.onerror = () => reject(req.error);
+    req.onsuccess = () => {
+      const db = req.result;
+      const names = ['manifests', 'shards', 'ready'].filter((n) => db.objectStoreNames.contains(n));
+      if (names.length < 3) {
+        db.close();
+        return resolve({ manifests: [], shards: [], ready: [] });
+      }
+      const tx = db.transaction(names, 'readonly');
+      const keys = (n: string) =>
+        new Promise<IDBValidKey[]>((ok, fail) => {
+          const r = tx.objectStore(n).getAllKeys();
+          r.onsuccess = () => ok(r.result);
+          r.onerror = () => fail(r.error);
+        });
+      Promise.all([keys('manifests'), keys('shards'), keys('ready')])
+        .then(([m, s, r]) => {
           db.close();
-          return resolve({ manifests: [], shards: [], ready: [] });
-        }
-        const tx = db.transaction(names, 'readonly');
-        const keys = (n: string) =>
-          new Promise<IDBValidKey[]>((ok, fail) => {
-            const r = tx.objectStore(n).getAllKeys();
-            r.onsuccess = () => ok(r.result);
-            r.onerror = () => fail(r.error);
+          resolve({
+            manifests: m.map(String),
+            shards: s.map((k) => String((k as string[])[1])).sort(),
+            ready: r.map(String),
           });
-        Promise.all([keys('manifests'), keys('shards'), keys('ready')])
-          .then(([m, s, r]) => {
-            db.close();
-            resolve({
-              manifests: m.map(String),
-              shards: s.map((k) => String((k as string[])[1])).sort(),
-              ready: r.map(String),
-            });
-          })
-          .catch(reject);
-      };
-    });
+        })
+        .catch(reject);
+    };
   });
+}
+
+/** The model library's raw IndexedDB records, read in the page. */
+export function readLibraryDb(page: Page): Promise<LibraryRecords> {
+  return page.evaluate(libraryRecords);
 }
 
 /** Waits until the app's engine is ready and the demo download button can be pressed, then presses it. */

@@ -12,6 +12,8 @@ export interface BackendHost {
   hasWebGpu?: () => Promise<boolean>;
   /** Threads the host can run (1 unless cross-origin isolated in a browser). */
   maxThreads?: () => number;
+  /** Why the host runs one thread, if it must (told to the user). */
+  singleThreadReason?: () => string | undefined;
   /** The device's memory in GB as the browser reports it (`navigator.deviceMemory`), if it does. */
   deviceMemoryGb?: () => number | undefined;
   /**
@@ -27,7 +29,8 @@ export interface BackendHost {
 /**
  * At most this much device memory (GB, `navigator.deviceMemory`: 0.25 … 8), the memory saver is on by
  * default: the live view's renderer peaks at ≈ 0.86 GB with the Winograd base on the 2-core test host
- * (0.58 GB with the saver), which a 2 GB phone's browser may not grant a tab.
+ * (0.58 GB with the saver), which a 2 GB phone's browser may not grant a tab. A browser that reports no
+ * memory (Firefox, Safari) gets the saver too: a slower frame beats a tab the system closes.
  */
 export const LOW_MEMORY_GB = 2;
 
@@ -41,8 +44,17 @@ export async function startBackend(host: BackendHost, options: InitOptions = {})
   ort.env.wasm.numThreads = threads;
   // Read by onnxruntime once, when its first session starts the WASM instance.
   if (host.runtimeBinary && !ort.env.wasm.wasmBinary) ort.env.wasm.wasmBinary = await host.runtimeBinary();
-  const lowMemory = options.lowMemory ?? (host.deviceMemoryGb?.() ?? Infinity) <= LOW_MEMORY_GB;
-  return { device, threads, ...(fallbackReason && { fallbackReason }), ...(lowMemory && { lowMemory }) };
+  // A host that can ask the browser but gets no answer counts as low on memory; one that cannot (Node) does not.
+  const memory = host.deviceMemoryGb ? (host.deviceMemoryGb() ?? 0) : Infinity;
+  const lowMemory = options.lowMemory ?? memory <= LOW_MEMORY_GB;
+  const threadsReason = max === 1 ? host.singleThreadReason?.() : undefined;
+  return {
+    device,
+    threads,
+    ...(fallbackReason && { fallbackReason }),
+    ...(threadsReason && { threadsReason }),
+    ...(lowMemory && { lowMemory }),
+  };
 }
 
 /** Has the host load the runtime build for the device; says why not WebGPU when it was wanted. */

@@ -85,9 +85,17 @@ async function hasWebGpu(): Promise<boolean> {
   }
 }
 
-/** WASM threads need SharedArrayBuffer, i.e. a cross-origin isolated page (COOP + COEP). */
-const maxThreads = () =>
-  self.crossOriginIsolated ? Math.max(1, Math.min(self.navigator.hardwareConcurrency || 1, 4)) : 1;
+/**
+ * Why WASM must run on one thread here: threads need SharedArrayBuffer, which browsers give only to a
+ * cross-origin isolated page (COOP + COEP), and some engines (WebKitGTK) not even then.
+ */
+function singleThreadReason(): string | undefined {
+  if (!self.crossOriginIsolated) return 'page not cross-origin isolated';
+  if (typeof SharedArrayBuffer !== 'function') return 'this browser offers no WebAssembly threads';
+  return undefined;
+}
+
+const maxThreads = () => (singleThreadReason() ? 1 : Math.max(1, Math.min(self.navigator.hardwareConcurrency || 1, 4)));
 
 /** True when the array owns its whole, non-shared buffer, so transferring it detaches nothing else. */
 function ownsBuffer(a: Float32Array): boolean {
@@ -153,6 +161,7 @@ const engine = new WorkerEngine({
   toRgba,
   hasWebGpu,
   maxThreads,
+  singleThreadReason,
   // Chromium's coarse device memory (0.25 … 8 GB); other browsers report none.
   deviceMemoryGb: () => (self.navigator as WorkerNavigator & { deviceMemory?: number }).deviceMemory,
   loadRuntime,

@@ -40,10 +40,13 @@ export interface BackendInfo {
   threads: number;
   /** Why the preferred device was not used, if it was not. */
   fallbackReason?: string;
+  /** Why WASM runs on one thread, when the host says (no cross-origin isolation, no shared memory). */
+  threadsReason?: string;
   /**
    * Memory saver (WASM): plain convolutions, never the Winograd base, whose kernels and their build
    * cost about 250 MB more; frames take about twice as long. On when asked for, or by default when
-   * the device reports at most LOW_MEMORY_GB of memory (`navigator.deviceMemory`).
+   * the device reports at most LOW_MEMORY_GB of memory (`navigator.deviceMemory`) or the browser
+   * reports none.
    */
   lowMemory?: boolean;
 }

@@ -49,6 +49,29 @@ export async function grabFrame(
   return create(video, x, y, side, side, { resizeWidth: size, resizeHeight: size, resizeQuality: 'high' });
 }
 
+/** A video that says when its first frame arrives (HTMLVideoElement's `loadeddata`). */
+export interface LoadingVideo extends VideoSource {
+  addEventListener(type: 'loadeddata', listener: () => void): void;
+  removeEventListener(type: 'loadeddata', listener: () => void): void;
+}
+
+/**
+ * Resolves once the video has a frame to read, or after `timeoutMs`: a video element just given the
+ * camera's stream (the training screen's own) has none for a moment, longer in some engines (WebKit).
+ */
+export function frameReady(video: LoadingVideo, timeoutMs = 3000): Promise<void> {
+  if (video.readyState >= HAVE_CURRENT_DATA && video.videoWidth) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      video.removeEventListener('loadeddata', done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    video.addEventListener('loadeddata', done);
+  });
+}
+
 export interface GrabberOptions {
   video: VideoSource;
   /** Whether a frame should be taken now: model ready, engine idle, not paused. */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { cameraErrorState, type CameraProblemKind } from '../../../src/app/camera/errors';
 import {
   centerSquare,
+  frameReady,
   grabFrame,
   startGrabber,
   type BitmapFactory,
@@ -181,6 +182,28 @@ describe('frame grabbing', () => {
     };
     expect(await grabFrame(video({ readyState: 1 }), 224, create)).toBeUndefined();
     expect(await grabFrame(video({ videoWidth: 0 }), 224, create)).toBeUndefined();
+  });
+
+  it('waits for the first frame of a video just given its stream, and no longer than its timeout', async () => {
+    const listeners = new Set<() => void>();
+    const v = {
+      ...video({ readyState: 0 }),
+      addEventListener: (_: 'loadeddata', l: () => void) => void listeners.add(l),
+      removeEventListener: (_: 'loadeddata', l: () => void) => void listeners.delete(l),
+    };
+    let ready = false;
+    const waiting = frameReady(v, 60_000).then(() => (ready = true));
+    await settle();
+    expect(ready).toBe(false);
+    Object.assign(v, { readyState: 2 });
+    for (const l of listeners) l();
+    await waiting;
+    expect(listeners.size).toBe(0);
+    // A video with a frame resolves at once; one that never gets a frame, after the timeout.
+    await frameReady(v, 60_000);
+    const t0 = Date.now();
+    await frameReady({ ...v, readyState: 0 }, 20);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(15);
   });
 
   /** A grabber driven by hand: `tick()` runs one animation frame. */

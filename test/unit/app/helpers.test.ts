@@ -52,6 +52,13 @@ describe('format', () => {
     ]);
     expect(describeBackend({ device: 'wasm', threads: 1 }, true)).toEqual(['WASM', '1 thread']);
     expect(describeBackend({ device: 'wasm', threads: 2 }, true)).toEqual(['WASM', '2 threads']);
+    // Isolated, yet one thread: the engine's reason (a browser without shared memory) is what the user reads.
+    expect(
+      describeBackend(
+        { device: 'wasm', threads: 1, threadsReason: 'this browser offers no WebAssembly threads' },
+        true,
+      ),
+    ).toEqual(['WASM', '1 thread: this browser offers no WebAssembly threads']);
   });
 
   it('fps, ms and probabilities', () => {

@@ -114,9 +114,23 @@ describe('Engine', () => {
     expect(saver.last.top5.map((p) => p.index)).toEqual(full.last.top5.map((p) => p.index));
     const diff = Math.max(...saver.last.heatmap.data.map((v, i) => Math.abs(v - full.last.heatmap.data[i]!)));
     expect(diff).toBeLessThan(1e-3);
-    // Asked for, whatever the memory; no report of memory, no saver unless asked.
+    // Asked for, whatever the memory; a browser that reports no memory gets it; a host that cannot ask (Node) not.
     expect((await new Engine({ store, deviceMemoryGb: () => 8 }).init({ lowMemory: true })).lowMemory).toBe(true);
+    expect((await new Engine({ store, deviceMemoryGb: () => undefined }).init()).lowMemory).toBe(true);
+    expect((await new Engine({ store, deviceMemoryGb: () => undefined }).init({ lowMemory: false })).lowMemory).toBe(
+      undefined,
+    );
     expect((await new Engine({ store }).init()).lowMemory).toBeUndefined();
+  });
+
+  it('says why it runs one thread when the host must, and only then', async () => {
+    const reason = () => 'this browser offers no WebAssembly threads';
+    const one = await new Engine({ store, maxThreads: () => 1, singleThreadReason: reason }).init({ device: 'wasm' });
+    expect(one).toMatchObject({ threads: 1, threadsReason: reason() });
+    // One thread asked for on a host with more: no reason to give.
+    const asked = await new Engine({ store, maxThreads: () => 2, singleThreadReason: reason }).init({ threads: 1 });
+    expect(asked.threads).toBe(1);
+    expect(asked.threadsReason).toBeUndefined();
   });
 
   it('refuses to analyze before a model is loaded, with a named error', async () => {
