@@ -9,3 +9,8 @@ export class EngineStateError extends Error {
 export class ModelNotFoundError extends Error {
   override name = 'ModelNotFoundError';
 }
+
+/** The live view and the Inside screen wait while a training runs: its sessions use their memory. */
+export class TrainingRunningError extends Error {
+  override name = 'TrainingRunningError';
+}

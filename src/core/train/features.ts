@@ -141,7 +141,10 @@ export interface ExtractOptions {
   modelSha: string;
   layers: readonly FeatureLayer[];
   augment?: AugmentConfig;
-  /** Images per session run (default 4). */
+  /**
+   * Images per session run (default 1: a run's activations at 224 px take ≈ 50 MB of onnxruntime's
+   * heap per image, and more images a run are not faster on WASM).
+   */
   batch?: number;
   signal?: CancelSignal;
   onProgress?: (done: number, total: number) => void;
@@ -186,7 +189,7 @@ export async function extractFeatures(
   if (!todo.length) return out;
 
   const s = await session();
-  const batch = Math.max(1, o.batch ?? 4);
+  const batch = Math.max(1, o.batch ?? 1);
   for (let i = 0; i < todo.length; i += batch) {
     if (o.signal?.aborted) throw new TrainingCancelledError('feature extraction was cancelled');
     const chunk = todo.slice(i, i + batch);

@@ -126,6 +126,11 @@ export class TrainingService {
     return { classifier, info: classifierInfo(classifier, bytes.length), graph, files: base.files };
   }
 
+  /** Releases training's sessions (rebuilt on next use): the live view's take their memory. */
+  async releaseSessions(): Promise<void> {
+    await this.trainer.sessions.release();
+  }
+
   /** The last classifier trained in this session, if any. */
   lastClassifier(): Uint8Array | undefined {
     return this.lastTrained;
