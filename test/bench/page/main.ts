@@ -10,6 +10,7 @@ import {
   engineAnalyze,
   engineClassifierLive,
   engineDispose,
+  engineImageNet,
   engineExplain,
   engineFilters,
   engineLoad,
@@ -60,6 +61,7 @@ const bench: BenchPage = {
   engineFilters,
   engineTrain,
   engineDispose,
+  engineImageNet,
   wasmMemoryMb,
 };
 const q = new URLSearchParams(page.location.search);
