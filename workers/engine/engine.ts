@@ -10,7 +10,6 @@ import { resizeCenterCrop } from '../../src/core/vision/resize';
 import { toNchw } from '../../src/core/vision/preprocess';
 import { IMAGENET_LABELS } from '../../src/core/vgg16/imagenet-labels';
 import type { FeatureCache } from '../../src/core/train/features';
-import { ortRuntime } from '../../src/core/train/ort-runtime';
 import type { ClassifierInfo } from '../../src/core/train/service';
 import { TrainingService } from '../../src/core/train/service';
 import { TrainingBusyError } from '../../src/core/train/errors';
@@ -41,10 +40,10 @@ import type {
 } from './protocol';
 import { startBackend, type BackendHost } from './backend';
 import { CHECKPOINT_EVERY_MS, paced } from './checkpoints';
-import { EngineStateError, TrainingRunningError } from './errors';
+import { EngineStateError, TrainingRunningError, UnsupportedFrameError } from './errors';
 import type { LiveSessions } from './live';
-import { openModel, releaseModel, type ModelSessions } from './model';
-import { EXECUTION_PROVIDERS, externalData, liveSessions, sessionOpener } from './sessions';
+import { openModel, releaseModel, type Custom, type Loaded, type ModelSessions, type Runner } from './model';
+import { EXECUTION_PROVIDERS, externalData, liveSessions, ortRuntime, sessionOpener } from './sessions';
 
 /** The model-library half of the API, provided by hosts that keep bundles (the PWA's IndexedDB). */
 export type ModelLibrary = Pick<
@@ -61,7 +60,7 @@ export type ModelLibrary = Pick<
 export interface EngineHost extends BackendHost {
   store: BundleStore;
   library?: ModelLibrary;
-  /** Turns a host frame (e.g. an ImageBitmap in a worker) into RGBA pixels. */
+  /** Turns a host frame (e.g. an ImageBitmap in a worker) into RGBA pixels; without it, frames must be RGBA pixels. */
   toRgba?: (frame: FrameInput) => RgbaFrame;
   /** Where training features are cached (the PWA: IndexedDB); default: in memory. */
   featureCache?: FeatureCache;
@@ -74,34 +73,6 @@ export interface EngineHost extends BackendHost {
   checkpointEveryMs?: number;
   /** Removes the cached features of these photos from `featureCache`; resolves with the count removed. */
   forgetFeatures?: (photoIds: string[]) => Promise<number>;
-}
-
-/** A custom classifier's live session, valid for the manifest it was built on. */
-interface Custom {
-  manifest: BundleManifest;
-  labels: readonly string[];
-  /** Absent while released (a training runs, or has run since): opened again on the next frame. */
-  session: LiveSessions | undefined;
-  /** The session being opened again. */
-  opening?: Promise<LiveSessions>;
-  size: number;
-  bytes: Uint8Array;
-}
-
-interface Loaded {
-  manifest: BundleManifest;
-  labels: readonly string[];
-  /** Absent while released (a training runs, or has run since): opened again when next needed. */
-  sessions: ModelSessions | undefined;
-  parts: PartName[];
-}
-
-/** What a frame runs: the custom classifier's session when one is in use for the model, else the ImageNet one. */
-interface Runner {
-  manifest: BundleManifest;
-  labels: readonly string[];
-  session: LiveSessions;
-  size: number;
 }
 
 const now = () => performance.now();
@@ -166,7 +137,7 @@ export class Engine implements EngineApi {
   async analyze(frame: FrameInput, options: AnalyzeOptions = {}): Promise<AnalyzeResult> {
     const { manifest, labels, session, size } = await this.live();
     const t0 = now();
-    const rgba = 'data' in frame ? frame : this.host.toRgba!(frame);
+    const rgba = this.rgba(frame);
     const input = toNchw(resizeCenterCrop(rgba, size), manifest.preprocessing);
     const t1 = now();
     const out = await session.run({
@@ -255,7 +226,10 @@ export class Engine implements EngineApi {
   }
 
   private rgba(frame: FrameInput): RgbaFrame {
-    return 'data' in frame ? frame : this.host.toRgba!(frame);
+    if ('data' in frame) return frame;
+    if (!this.host.toRgba)
+      throw new UnsupportedFrameError('this engine takes frames as RGBA pixels ({ width, height, data }), not images');
+    return this.host.toRgba(frame);
   }
 
   // ---- training: logic in src/core/train (TrainingService); the live session is built here ----
@@ -340,8 +314,7 @@ export class Engine implements EngineApi {
   }
 
   private trainRequest(r: TrainingRequest): TrainRequest {
-    const rgba = (f: FrameInput) => ('data' in f ? f : this.host.toRgba!(f));
-    return { ...r, photos: r.photos.map((p) => ({ ...p, image: p.image && rgba(p.image) })) };
+    return { ...r, photos: r.photos.map((p) => ({ ...p, image: p.image && this.rgba(p.image) })) };
   }
 
   /**

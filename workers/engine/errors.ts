@@ -14,3 +14,8 @@ export class ModelNotFoundError extends Error {
 export class TrainingRunningError extends Error {
   override name = 'TrainingRunningError';
 }
+
+/** A frame the host cannot turn into pixels (Node has no ImageBitmap): pass RGBA pixels instead. */
+export class UnsupportedFrameError extends Error {
+  override name = 'UnsupportedFrameError';
+}

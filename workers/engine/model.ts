@@ -18,6 +18,34 @@ export interface ModelSessions {
   insight: Insight;
 }
 
+/** A custom classifier's live session, valid for the manifest it was built on. */
+export interface Custom {
+  manifest: BundleManifest;
+  labels: readonly string[];
+  /** Absent while released (a training runs, or has run since): opened again on the next frame. */
+  session: LiveSessions | undefined;
+  /** The session being opened again. */
+  opening?: Promise<LiveSessions>;
+  size: number;
+  bytes: Uint8Array;
+}
+
+export interface Loaded {
+  manifest: BundleManifest;
+  labels: readonly string[];
+  /** Absent while released (a training runs, or has run since): opened again when next needed. */
+  sessions: ModelSessions | undefined;
+  parts: PartName[];
+}
+
+/** What a frame runs: the custom classifier's session when one is in use for the model, else the ImageNet one. */
+export interface Runner {
+  manifest: BundleManifest;
+  labels: readonly string[];
+  session: LiveSessions;
+  size: number;
+}
+
 export interface ModelToOpen {
   store: BundleStore;
   manifest: BundleManifest;

@@ -21,8 +21,8 @@ import { vggBase } from '../vgg16/graph';
 import type { VggConfig } from '../vgg16/spec';
 import { TrainingCancelledError } from './errors';
 import { hashString, Rng, seedOf } from './rng';
-import type { GraphSession } from './runtime';
-import { f32 } from './runtime';
+import type { GraphSession } from '../runtime';
+import { f32, floatOut } from '../runtime';
 
 export const FEATURE_LAYERS = ['block5_pool', 'block4_pool'] as const;
 export type FeatureLayer = (typeof FEATURE_LAYERS)[number];
@@ -200,7 +200,7 @@ export async function extractFeatures(
     });
     const res = await s.run({ image: f32(toNchwBatch(imgs, o.preprocessing), [imgs.length, 3, inputSize, inputSize]) });
     for (const layer of layers) {
-      const all = res[layer]!;
+      const all = floatOut(res, layer);
       const per = all.length / chunk.length;
       for (const [j, { p, v }] of chunk.entries()) {
         const f = all.slice(j * per, (j + 1) * per);

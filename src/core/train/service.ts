@@ -12,7 +12,7 @@ import type { FeatureCache } from './features';
 import { MemoryFeatureCache } from './features';
 import { TrainingBusyError } from './errors';
 import { classifierAnalyzeOptions } from './live';
-import type { GraphRuntime } from './runtime';
+import type { GraphRuntime } from '../runtime';
 import type { TrainProgress, TrainRequest, TrainResult, TrainState } from './request';
 import type { BaseContext } from './trainer';
 import { Trainer } from './trainer';
