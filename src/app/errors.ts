@@ -89,6 +89,10 @@ const TABLE: Readonly<Record<string, { title: string; hint?: string; reload?: bo
   // training (src/core/train/errors.ts)
   TrainingInputError: { title: 'Cannot train yet' },
   TrainingBusyError: { title: 'Training is already running' },
+  TrainingRunningError: {
+    title: 'Paused while training',
+    hint: 'The live view and the Inside screen resume when the training finishes or is cancelled.',
+  },
   TrainingCancelledError: { title: 'Training cancelled', hint: 'Press Train to resume where it stopped.' },
   TrainingDivergedError: { title: 'Training diverged', hint: 'Try a lower learning rate or the other optimizer.' },
   TrainStateMismatchError: { title: 'Cannot resume this training', hint: 'Start a new training; photos are kept.' },

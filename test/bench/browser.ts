@@ -558,7 +558,7 @@ async function tfPage(ctx: Ctx, b: Launched, threads: number): Promise<void> {
  * per row (a new document, a new WASM instance; the HTTP cache keeps the runtime files, as the app's
  * service worker would): the page starts the cold start by itself from its first script.
  */
-async function coldRows(ctx: Ctx, b: Launched): Promise<void> {
+async function coldRows(ctx: Ctx, b: Launched, storeOnly = false): Promise<void> {
   const id = ctx.bundles.int8.manifest.id;
   let page: Page | undefined;
   let what = 'storing the int8 bundle in IndexedDB';
@@ -567,7 +567,7 @@ async function coldRows(ctx: Ctx, b: Launched): Promise<void> {
     ({ page } = await open(b, ctx.origin, '/', ctx.log));
     const store = { id, manifestUrl: '/bundle/int8/manifest.json', shardBase: '/bundle/int8/' };
     ctx.log(`  stored in ${sec(await call(page, SESSION_MS, 'store', store))}`);
-    for (const mode of ['base', 'full'] as ColdMode[]) {
+    for (const mode of storeOnly ? [] : (['base', 'full'] as ColdMode[])) {
       await closePage(page);
       what = mode === 'base' ? 'base only → first block5_pool activation' : 'with ImageNet head → first heatmap';
       ctx.log(`chromium cold start: ${what}`);
@@ -626,7 +626,12 @@ const ENGINE_MEMORY = 'peak RSS (VmHWM) of the renderer, Engine.loadModel + live
 const SAVER_MEMORY =
   'peak RSS (VmHWM) of the renderer, Engine.loadModel + live frame, memory saver (int8, WASM 2 threads)';
 const TRAIN_MEMORY =
-  "peak RSS (VmHWM) of the renderer, Engine.loadModel + the training rows + the classifier's live frames (int8, WASM 2 threads)";
+  'peak RSS (VmHWM) of the renderer, Engine.loadModel + the training rows + live frames (int8, WASM 2 threads)';
+/** What a 3–4 GB phone's browser keeps alive in one tab while training (issue 19). */
+const TRAIN_MEMORY_GOAL_MB = 900;
+
+const maxDiff = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.length ? Math.max(...a.map((x, i) => Math.abs(x - b[i]!))) : NaN;
 
 /** A fresh page with the Engine loaded from IndexedDB (the int8 bundle stored by coldRows), peaks reset. */
 async function enginePage(
@@ -796,6 +801,8 @@ async function trainingRows(ctx: Ctx, b: Launched): Promise<void> {
     const base = { perClass: PER_CLASS, variants: 4 };
     const describe = (r: EngineTrainResult) =>
       `extract ${sec(r.phases.extract)} (${r.extracted} of ${r.features} features computed), head ${sec(r.phases.head)}${r.phases.finetune ? `, fine-tune ${sec(r.phases.finetune)}` : ''}; ${r.epochs} epochs, ${r.checkpoints.count} checkpoints kept in IndexedDB (${sec(r.checkpoints.ms)}); ${r.status}${r.accuracy === undefined ? '' : `, val. accuracy ${r.accuracy.toFixed(2)}`}; onnxruntime's WebAssembly memory then ${r.wasmMb.toFixed(0)} MB`;
+    // The ImageNet live frame before any training: what the live view shows after training must equal it.
+    const before = await call(page, runMs(1) + SESSION_MS, 'engineAnalyze', { runs: 1, warmup: 0 });
     const first = await call(page, 15 * MINUTE, 'engineTrain', { ...base, extra: 0, fineTuneEpochs: 0 });
     ctx.rows.push({
       group,
@@ -851,12 +858,25 @@ async function trainingRows(ctx: Ctx, b: Launched): Promise<void> {
       stat: summarize(live.samples),
       note: `the last call's classifier (${live.classifier}); useClassifier ${sec(live.useMs)}; after ${LIVE_WARMUP} warm-up frames (${live.warm.map((x) => Math.round(x)).join(', ')} ms); session run ${ms(median(live.split.map((x) => x.run)))} (median); onnxruntime's WebAssembly memory then ${live.wasmMb.toFixed(0)} MB`,
     });
+    what = 'ImageNet live frame after training (Engine.useClassifier(null), then Engine.analyze)';
+    ctx.log(`chromium training: ${what}`);
+    await call(page, STEP_MS, 'engineImageNet');
+    const after = await call(page, runMs(ctx.runs + LIVE_WARMUP) + SESSION_MS, 'engineAnalyze', {
+      runs: ctx.runs,
+      warmup: LIVE_WARMUP,
+    });
+    ctx.rows.push({
+      group,
+      what,
+      stat: summarize(after.samples),
+      note: `the live view's sessions, released while training ran, opened again by its first frame (${after.warm.map((x) => Math.round(x)).join(', ')} ms, warm-up); ${compare('the frame before training', after, before)}; top-5 probabilities max. difference ${maxDiff(after.topValues, before.topValues).toExponential(1)}`,
+    });
     await memoryRow(
       ctx,
       b,
       TRAIN_MEMORY,
-      "from the page's start (peaks reset): loadModel, the three train() calls, then the classifier's live frames",
-      undefined,
+      "from the page's start (peaks reset): loadModel, an ImageNet live frame, the four train() calls, the classifier's live frames, then the ImageNet live frames",
+      { mb: TRAIN_MEMORY_GOAL_MB },
       page,
     );
   } catch (e) {
@@ -972,10 +992,12 @@ async function wasmBrowser(ctx: Ctx, only: BrowserPart): Promise<void> {
       for (const threads of THREADS) await tfPage(ctx, b, threads);
     }
     // Stores the int8 bundle in IndexedDB, which the Engine rows then load.
-    await coldRows(ctx, b);
-    await engineRows(ctx, b, only !== 'load');
-    await saverRows(ctx, b);
-    await conversionRows(ctx, b);
+    await coldRows(ctx, b, only === 'train');
+    if (only !== 'train') {
+      await engineRows(ctx, b, only !== 'load');
+      await saverRows(ctx, b);
+      await conversionRows(ctx, b);
+    }
     if (only !== 'load') await trainingRows(ctx, b);
   } catch (e) {
     ctx.log(`chromium failed: ${errText(e)}`);
@@ -987,9 +1009,10 @@ async function wasmBrowser(ctx: Ctx, only: BrowserPart): Promise<void> {
 
 /**
  * Which browser rows: all; 'engine': the cold start and the Engine rows (live frame, insight,
- * training); 'load': the cold start, Engine.loadModel, the live frame and its peak memory.
+ * training); 'load': the cold start, Engine.loadModel, the live frame and its peak memory; 'train':
+ * the training rows and their peak memory (the bundle stored first, no cold start).
  */
-export type BrowserPart = 'all' | 'engine' | 'load';
+export type BrowserPart = 'all' | 'engine' | 'load' | 'train';
 
 export async function browserRows(
   bundles: Bundles,

@@ -4,7 +4,8 @@
  * writes .bench/latest.{json,md}. `--quick` uses fewer runs (3) for a smoke check;
  * `--only=node` or `--only=browser` runs one half (the ratios that need the other half are left out);
  * `--only=engine` runs just the browser's cold start and Engine rows (live frame, insight, training);
- * `--only=load` just the cold start, Engine.loadModel, the live frame and its peak memory.
+ * `--only=load` just the cold start, Engine.loadModel, the live frame and its peak memory;
+ * `--only=train` just the training rows and their peak memory.
  */
 import { VGG16 } from '../../src/core/vgg16/spec';
 import { BROWSER, browserRows } from './browser';
@@ -15,7 +16,7 @@ import { writeReport } from './report';
 const t0 = performance.now();
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-const ONLY = ['node', 'browser', 'engine', 'load'];
+const ONLY = ['node', 'browser', 'engine', 'load', 'train'];
 if (only !== undefined && !ONLY.includes(only)) {
   process.stderr.write(`--only=${only}: expected one of ${ONLY.map((o) => `--only=${o}`).join(', ')}\n`);
   process.exit(2);
@@ -37,7 +38,7 @@ for (const q of ['int8', 'fp32'] as const) {
 }
 if (only === undefined || only === 'node') rows.push(...(await nodeRows(bundles, runs, log)));
 if (only !== 'node') {
-  const part = only === 'engine' || only === 'load' ? only : 'all';
+  const part = only === 'engine' || only === 'load' || only === 'train' ? only : 'all';
   rows.push(...(await browserRows(bundles, runs, log, part)));
 }
 if (only === undefined) rows.push(...(await nativeForwardAgain(bundles, runs, log)));

@@ -4,16 +4,15 @@
  */
 import * as ort from 'onnxruntime-web';
 import type { BundleManifest, BundleStore } from '../../src/core/bundle/manifest';
-import type { Graph } from '../../src/core/onnx/ir';
 import { buildLiveGraphs, IO } from '../../src/core/graphs/analyze';
-import { camKey, Insight } from '../../src/core/insight';
+import { insightLayers, type Insight } from '../../src/core/insight';
 import { resizeCenterCrop } from '../../src/core/vision/resize';
 import { toNchw } from '../../src/core/vision/preprocess';
 import { IMAGENET_LABELS } from '../../src/core/vgg16/imagenet-labels';
 import type { FeatureCache } from '../../src/core/train/features';
-import { ortRuntime } from '../../src/core/train/ort-runtime';
 import type { ClassifierInfo } from '../../src/core/train/service';
 import { TrainingService } from '../../src/core/train/service';
+import { TrainingBusyError } from '../../src/core/train/errors';
 import type { TrainRequest, TrainResult, TrainState } from '../../src/core/train/request';
 import type { TrainCheckpointFn, TrainingRequest, TrainProgressFn } from './protocol';
 import type {
@@ -44,18 +43,10 @@ import type {
 } from './protocol';
 import { startBackend, type BackendHost } from './backend';
 import { CHECKPOINT_EVERY_MS, paced } from './checkpoints';
-import { EngineStateError } from './errors';
-import { LiveSessions, type LiveRunner } from './live';
-import { collectShardGarbage } from './collect';
-import {
-  bundleWeights,
-  EXECUTION_PROVIDERS,
-  externalData,
-  graphSession,
-  liveSessions,
-  openLive,
-  sessionOpener,
-} from './sessions';
+import { EngineStateError, TrainingRunningError, UnsupportedFrameError } from './errors';
+import type { LiveSessions } from './live';
+import { openModel, releaseModel, type Custom, type Loaded, type ModelSessions, type Runner } from './model';
+import { EXECUTION_PROVIDERS, externalData, liveSessions, ortRuntime, sessionOpener } from './sessions';
 
 /** The model-library half of the API, provided by hosts that keep bundles (the PWA's IndexedDB). */
 export type ModelLibrary = Pick<
@@ -75,7 +66,7 @@ export type ModelLibrary = Pick<
 export interface EngineHost extends BackendHost {
   store: BundleStore;
   library?: ModelLibrary;
-  /** Turns a host frame (e.g. an ImageBitmap in a worker) into RGBA pixels. */
+  /** Turns a host frame (e.g. an ImageBitmap in a worker) into RGBA pixels; without it, frames must be RGBA pixels. */
   toRgba?: (frame: FrameInput) => RgbaFrame;
   /** Where training features are cached (the PWA: IndexedDB); default: in memory. */
   featureCache?: FeatureCache;
@@ -90,31 +81,17 @@ export interface EngineHost extends BackendHost {
   forgetFeatures?: (photoIds: string[]) => Promise<number>;
 }
 
-/** A custom classifier's live session, valid for the manifest it was built on. */
-interface Custom {
-  manifest: BundleManifest;
-  labels: readonly string[];
-  session: LiveSessions;
-  size: number;
-  bytes: Uint8Array;
-}
-
-interface Loaded {
-  manifest: BundleManifest;
-  labels: readonly string[];
-  /** The ImageNet live sessions; absent for a base-only bundle (a custom classifier provides one). */
-  session: LiveSessions | undefined;
-  parts: PartName[];
-}
-
 const now = () => performance.now();
 
 export class Engine implements EngineApi {
   private backend: BackendInfo | undefined;
   private model: Loaded | undefined;
-  private insightModel: Insight | undefined;
   private trainingService: TrainingService | undefined;
   private custom: Custom | undefined;
+  /** Set while extractFeatures or train runs: the live and insight sessions are released meanwhile. */
+  private trainingRun = false;
+  /** The model's sessions being opened again after a training. */
+  private reopening: Promise<ModelSessions> | undefined;
 
   constructor(private readonly host: EngineHost) {}
 
@@ -129,46 +106,24 @@ export class Engine implements EngineApi {
   }
 
   async loadModel(id: string, onProgress?: ProgressFn): Promise<ModelInfo> {
-    const backend = this.backend ?? (await this.init());
-    const store = this.host.store;
-    const manifest = await store.manifest(id);
+    this.notTraining('load a model');
+    if (!this.backend) await this.init();
+    const manifest = await this.host.store.manifest(id);
     const parts = manifest.parts.map((p) => p.name);
-    onProgress?.({ phase: 'verify', done: 0, total: parts.length });
-    const open = sessionOpener(backend.device, manifest);
-    const session = await openLive(
-      store,
-      manifest,
-      parts,
-      backend.device,
-      open,
-      this.winograd() ? (g) => externalData(store, id, manifest, g) : undefined,
-      () => onProgress?.({ phase: 'build', done: parts.length, total: parts.length }),
-    );
-    collectShardGarbage();
-    await this.model?.session?.release();
     const labels = manifest.labels === 'imagenet' ? IMAGENET_LABELS : manifest.labels;
-    this.model = { manifest, labels, session, parts };
-    await this.insightModel?.dispose();
-    // onnxruntime copies external data into its own memory at session creation, so the shard bytes
-    // are not kept here (138 MB int8, 553 MB fp32): an insight graph, built on first use, re-reads
-    // (and re-verifies) just the shards it names.
-    const openOnShards = async (g: Graph) => graphSession(await open(g, await externalData(store, id, manifest, g)));
-    this.insightModel = new Insight({
-      cfg: manifest.architecture,
-      preprocessing: manifest.preprocessing,
-      labels,
-      weights: bundleWeights(manifest, parts),
-      open: async (g) => {
-        const opened = await openOnShards(g);
-        collectShardGarbage();
-        return opened;
-      },
-      winograd: this.winograd(),
-      // The live graph is explain's default graph: shared, not built twice.
-      preset: session ? { [camKey('gradcam', 'block5_conv3')]: graphSession(session, false) } : {},
-    });
+    onProgress?.({ phase: 'verify', done: 0, total: parts.length });
+    const sessions = await openModel(this.toOpen(manifest, parts, labels), () =>
+      onProgress?.({ phase: 'build', done: parts.length, total: parts.length }),
+    );
+    await releaseModel(this.model?.sessions);
+    this.model = { manifest, labels, sessions, parts };
     onProgress?.({ phase: 'ready', done: parts.length, total: parts.length });
     return this.info();
+  }
+
+  private toOpen(manifest: BundleManifest, parts: readonly PartName[], labels: readonly string[]) {
+    const device = this.backend?.device ?? 'wasm';
+    return { store: this.host.store, manifest, parts, labels, device, winograd: this.winograd() };
   }
 
   info(): ModelInfo {
@@ -181,14 +136,14 @@ export class Engine implements EngineApi {
       preprocessing: m.preprocessing,
       quantization: m.quantization,
       inputSize: m.architecture.inputSize,
-      parts: m.parts.map((p) => ({ name: p.name, bytes: p.bytes, loaded: this.model!.parts.includes(p.name) })),
+      parts: m.parts.map((p) => ({ name: p.name, bytes: p.bytes, loaded: this.loaded().parts.includes(p.name) })),
     };
   }
 
   async analyze(frame: FrameInput, options: AnalyzeOptions = {}): Promise<AnalyzeResult> {
-    const { manifest, labels, session, size } = this.live();
+    const { manifest, labels, session, size } = await this.live();
     const t0 = now();
-    const rgba = 'data' in frame ? frame : this.host.toRgba!(frame);
+    const rgba = this.rgba(frame);
     const input = toNchw(resizeCenterCrop(rgba, size), manifest.preprocessing);
     const t1 = now();
     const out = await session.run({
@@ -204,7 +159,7 @@ export class Engine implements EngineApi {
       prob: values[k]!,
     }));
     const target = Number((out[IO.targetIndex]!.data as BigInt64Array)[0]);
-    const slow = session instanceof LiveSessions ? session.upgradeError : undefined;
+    const slow = session.upgradeError;
     const heat = out[IO.heatmap]!;
     for (const t of Object.values(out)) if (t !== heat) t.dispose();
     return {
@@ -217,28 +172,29 @@ export class Engine implements EngineApi {
   }
 
   insightLayers(): InsightLayer[] {
-    return this.insight().layers();
+    return insightLayers(this.loaded().manifest.architecture);
   }
   async activations(frame: FrameInput, layer: string): Promise<ActivationMaps> {
-    return this.insight().activations(this.rgba(frame), layer);
+    return (await this.insight()).activations(this.rgba(frame), layer);
   }
   async filters(request: FilterRequest, onProgress?: ProgressFn): Promise<FilterResult> {
-    return this.insight().filters(request, onProgress);
+    return (await this.insight()).filters(request, onProgress);
   }
   async explain(frame: FrameInput, options?: ExplainOptions): Promise<Explanation> {
-    return this.insight().explain(this.rgba(frame), options);
+    return (await this.insight()).explain(this.rgba(frame), options);
   }
   async deletion(frame: FrameInput, request?: DeletionRequest): Promise<DeletionResult> {
-    return this.insight().deletion(this.rgba(frame), request);
+    return (await this.insight()).deletion(this.rgba(frame), request);
   }
 
   async dispose(): Promise<void> {
-    await this.useClassifier(null).catch(() => undefined);
+    this.trainingService?.cancelTraining();
+    await this.reopening?.catch(() => undefined);
+    await this.custom?.session?.release();
+    this.custom = undefined;
     await this.trainingService?.dispose();
     this.trainingService = undefined;
-    await this.insightModel?.dispose();
-    this.insightModel = undefined;
-    await this.model?.session?.release();
+    await releaseModel(this.model?.sessions);
     this.model = undefined;
   }
 
@@ -281,18 +237,22 @@ export class Engine implements EngineApi {
     return this.host.library;
   }
 
-  private insight(): Insight {
-    this.loaded();
-    return this.insightModel!;
+  private async insight(): Promise<Insight> {
+    return (await this.modelSessions('the Inside screen')).insight;
   }
 
   private rgba(frame: FrameInput): RgbaFrame {
-    return 'data' in frame ? frame : this.host.toRgba!(frame);
+    if ('data' in frame) return frame;
+    if (!this.host.toRgba)
+      throw new UnsupportedFrameError('this engine takes frames as RGBA pixels ({ width, height, data }), not images');
+    return this.host.toRgba(frame);
   }
 
   // ---- training: logic in src/core/train (TrainingService); the live session is built here ----
   async extractFeatures(request: TrainingRequest, onProgress?: TrainProgressFn): Promise<number> {
-    return this.training().extract(this.host.store, this.loaded().manifest, this.trainRequest(request), onProgress);
+    const { manifest } = this.loaded();
+    const req = this.trainRequest(request);
+    return this.whileTraining(() => this.training().extract(this.host.store, manifest, req, onProgress));
   }
   async train(
     request: TrainingRequest,
@@ -315,30 +275,40 @@ export class Engine implements EngineApi {
             !req.from,
           )
         : undefined;
-    return this.training().train(this.host.store, manifest, req, onProgress, checkpoint);
+    return this.whileTraining(() => this.training().train(this.host.store, manifest, req, onProgress, checkpoint));
   }
   async cancelTraining(): Promise<void> {
     this.trainingService?.cancelTraining();
   }
   async useClassifier(bytes: Uint8Array | null): Promise<ClassifierInfo | null> {
     if (!bytes) {
-      await this.custom?.session.release();
+      await this.custom?.session?.release();
       this.custom = undefined;
       return null;
     }
+    this.notTraining('use a classifier');
     const { manifest } = this.loaded();
-    const device = this.backend?.device ?? 'wasm';
+    const { session, info } = await this.openClassifier(manifest, bytes);
+    await this.custom?.session?.release();
+    this.custom = { manifest, labels: info.classes, session, size: info.inputSize, bytes: bytes.slice() };
+    return info;
+  }
+
+  /** A classifier's live sessions, once training's sessions are released (the two never share the heap). */
+  private async openClassifier(
+    manifest: BundleManifest,
+    bytes: Uint8Array,
+  ): Promise<{ session: LiveSessions; info: ClassifierInfo }> {
     const p = await this.training().prepare(this.host.store, manifest, bytes);
+    await this.training().releaseSessions();
     const store = this.host.store;
     const session = await liveSessions(
       buildLiveGraphs(p.graph),
-      sessionOpener(device, manifest),
+      sessionOpener(this.backend?.device ?? 'wasm', manifest),
       p.files,
       this.winograd() ? (g) => externalData(store, manifest.id, manifest, g) : undefined,
     );
-    await this.custom?.session.release();
-    this.custom = { manifest, labels: p.info.classes, session, size: p.info.inputSize, bytes: bytes.slice() };
-    return p.info;
+    return { session, info: p.info };
   }
   async exportClassifier(): Promise<Uint8Array> {
     const bytes = this.custom?.bytes ?? this.trainingService?.lastClassifier();
@@ -360,21 +330,82 @@ export class Engine implements EngineApi {
   }
 
   private trainRequest(r: TrainingRequest): TrainRequest {
-    const rgba = (f: FrameInput) => ('data' in f ? f : this.host.toRgba!(f));
-    return { ...r, photos: r.photos.map((p) => ({ ...p, image: p.image && rgba(p.image) })) };
+    return { ...r, photos: r.photos.map((p) => ({ ...p, image: p.image && this.rgba(p.image) })) };
+  }
+
+  /**
+   * Runs a training step (extractFeatures, train) with the live and insight sessions released, so that
+   * training's sessions reuse their memory; they are opened again when next needed (live, insight), and
+   * training's sessions are released then, so the two never add up.
+   */
+  private async whileTraining<T>(run: () => Promise<T>): Promise<T> {
+    if (this.trainingRun)
+      throw new TrainingBusyError('training is already running: cancel it or wait for it to finish');
+    this.trainingRun = true;
+    try {
+      await this.reopening?.catch(() => undefined);
+      await this.releaseLive();
+      return await run();
+    } finally {
+      this.trainingRun = false;
+    }
+  }
+
+  private async releaseLive(): Promise<void> {
+    const model = this.model;
+    const sessions = model?.sessions;
+    if (model) model.sessions = undefined;
+    await releaseModel(sessions);
+    const custom = this.custom?.session;
+    if (this.custom) this.custom.session = undefined;
+    await custom?.release();
+  }
+
+  private notTraining(what: string): void {
+    if (this.trainingRun)
+      throw new TrainingRunningError(
+        `cannot ${what} while a training runs: it resumes when the training finishes or is cancelled`,
+      );
+  }
+
+  /** The model's sessions, opened again if a training released them (after training's own sessions go). */
+  private async modelSessions(what: string): Promise<ModelSessions> {
+    this.notTraining(what);
+    const model = this.loaded();
+    if (model.sessions) return model.sessions;
+    this.reopening ??= (async () => {
+      try {
+        await this.trainingService?.releaseSessions();
+        const sessions = await openModel(this.toOpen(model.manifest, model.parts, model.labels));
+        if (this.model === model && !this.trainingRun) return (model.sessions = sessions);
+        await releaseModel(sessions);
+        throw new EngineStateError('the model changed while its sessions were opened again: try again');
+      } finally {
+        this.reopening = undefined;
+      }
+    })();
+    return this.reopening;
   }
 
   /** The session analyze runs: the custom classifier's when one is in use for this model. */
-  private live(): Omit<Loaded, 'session'> & { session: LiveRunner; size: number } {
+  private async live(): Promise<Runner> {
+    this.notTraining('run the live view');
     const model = this.loaded();
     const c = this.custom;
-    if (c && c.manifest === model.manifest) return { ...model, labels: c.labels, session: c.session, size: c.size };
-    if (!model.session) {
+    if (c && c.manifest === model.manifest) {
+      if (!c.session)
+        c.opening ??= this.openClassifier(c.manifest, c.bytes)
+          .then(({ session }) => (c.session = session))
+          .finally(() => (c.opening = undefined));
+      return { ...c, session: c.session ?? (await c.opening!) };
+    }
+    const { live } = await this.modelSessions('run the live view');
+    if (!live) {
       throw new EngineStateError(
         `model '${model.manifest.id}' holds only the conv base (no ImageNet head): download the ImageNet head, or train or load a classifier`,
       );
     }
-    return { ...model, session: model.session, size: model.manifest.architecture.inputSize };
+    return { ...model, session: live, size: model.manifest.architecture.inputSize };
   }
 
   private loaded(): Loaded {

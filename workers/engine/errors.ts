@@ -9,3 +9,13 @@ export class EngineStateError extends Error {
 export class ModelNotFoundError extends Error {
   override name = 'ModelNotFoundError';
 }
+
+/** The live view and the Inside screen wait while a training runs: its sessions use their memory. */
+export class TrainingRunningError extends Error {
+  override name = 'TrainingRunningError';
+}
+
+/** A frame the host cannot turn into pixels (Node has no ImageBitmap): pass RGBA pixels instead. */
+export class UnsupportedFrameError extends Error {
+  override name = 'UnsupportedFrameError';
+}

@@ -1,14 +1,14 @@
 /**
  * How the engine's graphs become onnxruntime-web sessions: the execution providers per device, the
  * session options an int8 bundle needs, the external-data files a graph names, the two-session live
- * view (its halves opened one after the other, each on its own part's shards), and the insight
- * code's GraphSession view of a session.
+ * view (its halves opened one after the other, each on its own part's shards), and the one adapter
+ * from onnxruntime-web to the core runtime (src/core/runtime.ts) that insight and training run on.
  */
 import * as ort from 'onnxruntime-web';
 import { loadBundle, readShards, weightRefs } from '../../src/core/bundle/load';
 import type { BundleManifest, BundleStore, PartName } from '../../src/core/bundle/manifest';
 import { buildLiveGraphs } from '../../src/core/graphs/analyze';
-import type { GraphSession } from '../../src/core/insight';
+import type { GraphRuntime, GraphSession, SessionOptions } from '../../src/core/runtime';
 import { encodeModel } from '../../src/core/onnx/encode';
 import type { GraphBuilder } from '../../src/core/onnx/builder';
 import type { Graph } from '../../src/core/onnx/ir';
@@ -35,8 +35,12 @@ export function sessionExtras(
   manifest: BundleManifest,
   fold = true,
 ): Pick<ort.InferenceSession.SessionOptions, 'extra'> {
-  return fold && manifest.quantization === 'int8' ? { extra: { session: { disable_quant_qdq: '1' } } } : {};
+  return fold && manifest.quantization === 'int8' ? FOLD_INT8 : {};
 }
+
+const FOLD_INT8: Pick<ort.InferenceSession.SessionOptions, 'extra'> = {
+  extra: { session: { disable_quant_qdq: '1' } },
+};
 
 export type ExternalFiles = { path: string; data: Uint8Array }[];
 
@@ -162,15 +166,22 @@ async function openBack(
   return { graphs, back: await open(graphs.back!, externalFiles(files)), gone: whenCollected(files.values()) };
 }
 
-/** An onnxruntime-web session for a graph, as the insight code's GraphSession. */
-export async function openGraph(
-  graph: Graph,
-  options: ort.InferenceSession.SessionOptions = {},
-): Promise<GraphSession> {
-  return graphSession(await ort.InferenceSession.create(encodeModel(graph), options));
+/** The core runtime over onnxruntime-web: `preferred` is the device's execution providers (EXECUTION_PROVIDERS). */
+export function ortRuntime(preferred: readonly string[] = EXECUTION_PROVIDERS.wasm): GraphRuntime {
+  return {
+    async create(graph: Graph, o: SessionOptions = {}): Promise<GraphSession> {
+      const session = await ort.InferenceSession.create(encodeModel(graph), {
+        executionProviders: [...(o.device === 'preferred' ? preferred : EXECUTION_PROVIDERS.wasm)],
+        graphOptimizationLevel: 'all',
+        ...(o.externalData ? { externalData: externalFiles(o.externalData) } : {}),
+        ...(o.foldInt8 ? FOLD_INT8 : {}),
+      });
+      return graphSession(session);
+    },
+  };
 }
 
-/** A session as the insight code's GraphSession (float32 and int64 feeds); `owned`: release() releases it. */
+/** A session as the core runtime's GraphSession (float32 and int64 feeds); `owned`: release() releases it. */
 export function graphSession(session: LiveRunner & { release(): Promise<void> }, owned = true): GraphSession {
   return {
     async run(feeds) {
@@ -178,8 +189,8 @@ export function graphSession(session: LiveRunner & { release(): Promise<void> },
       for (const [k, v] of Object.entries(feeds))
         t[k] =
           v.data instanceof BigInt64Array
-            ? new ort.Tensor('int64', v.data, v.dims)
-            : new ort.Tensor('float32', v.data, v.dims);
+            ? new ort.Tensor('int64', v.data, [...v.dims])
+            : new ort.Tensor('float32', v.data, [...v.dims]);
       const out = await session.run(t);
       return Object.fromEntries(
         Object.entries(out).map(([k, v]) => [k, { dims: [...v.dims], data: v.data as Float32Array | BigInt64Array }]),

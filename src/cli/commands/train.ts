@@ -6,7 +6,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-web';
-import { ortRuntime } from '../../core/train/ort-runtime';
+import { ortRuntime } from '../../../workers/engine/sessions';
 import { TrainingService } from '../../core/train/service';
 import type { TrainProgress, TrainRequest } from '../../core/train/request';
 import { FsBundleStore } from '../fs-store';

@@ -16,5 +16,6 @@ export {
 export * from './graphs';
 export * from './grid';
 export * from './layers';
-export * from './runtime';
+export * from './sessions';
+export type { Feed, GraphSession, OpenSession } from '../runtime';
 export * from './service';

@@ -19,8 +19,9 @@ import { ACT_IO, ASCENT_IO, buildActivationGraph, buildAscentGraph } from './gra
 import type { InsightLayer } from './layers';
 import { ascentSize, findLayer, insightLayers } from './layers';
 import { seeded } from './random';
-import type { Feed, GraphSession, OpenSession } from './runtime';
-import { f32, floatOut, SessionCache } from './runtime';
+import type { Feed, GraphSession, OpenSession } from '../runtime';
+import { f32, floatOut } from '../runtime';
+import { SessionCache } from './sessions';
 
 export interface InsightModel {
   cfg: VggConfig;
@@ -214,7 +215,7 @@ export class Insight {
       target: { index: target, label: label(target) },
       cam,
       layer,
-      heatmap: { dims: heat.dims, data: heat.data as Float32Array },
+      heatmap: { dims: [...heat.dims], data: heat.data as Float32Array },
       ms: { run: t2 - t1, total: performance.now() - t0 },
     };
   }

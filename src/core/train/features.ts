@@ -21,8 +21,8 @@ import { vggBase } from '../vgg16/graph';
 import type { VggConfig } from '../vgg16/spec';
 import { TrainingCancelledError } from './errors';
 import { hashString, Rng, seedOf } from './rng';
-import type { GraphSession } from './runtime';
-import { f32 } from './runtime';
+import type { GraphSession } from '../runtime';
+import { f32, floatOut } from '../runtime';
 
 export const FEATURE_LAYERS = ['block5_pool', 'block4_pool'] as const;
 export type FeatureLayer = (typeof FEATURE_LAYERS)[number];
@@ -141,7 +141,10 @@ export interface ExtractOptions {
   modelSha: string;
   layers: readonly FeatureLayer[];
   augment?: AugmentConfig;
-  /** Images per session run (default 4). */
+  /**
+   * Images per session run (default 1: a run's activations at 224 px take ≈ 50 MB of onnxruntime's
+   * heap per image, and more images a run are not faster on WASM).
+   */
   batch?: number;
   signal?: CancelSignal;
   onProgress?: (done: number, total: number) => void;
@@ -186,7 +189,7 @@ export async function extractFeatures(
   if (!todo.length) return out;
 
   const s = await session();
-  const batch = Math.max(1, o.batch ?? 4);
+  const batch = Math.max(1, o.batch ?? 1);
   for (let i = 0; i < todo.length; i += batch) {
     if (o.signal?.aborted) throw new TrainingCancelledError('feature extraction was cancelled');
     const chunk = todo.slice(i, i + batch);
@@ -197,7 +200,7 @@ export async function extractFeatures(
     });
     const res = await s.run({ image: f32(toNchwBatch(imgs, o.preprocessing), [imgs.length, 3, inputSize, inputSize]) });
     for (const layer of layers) {
-      const all = res[layer]!;
+      const all = floatOut(res, layer);
       const per = all.length / chunk.length;
       for (const [j, { p, v }] of chunk.entries()) {
         const f = all.slice(j * per, (j + 1) * per);

@@ -14,8 +14,8 @@ import type { OptimizerSpec } from './optim';
 import { slotNames } from './optim';
 import { TrainingDivergedError } from './errors';
 import { Rng } from './rng';
-import type { Feed, GraphSession } from './runtime';
-import { f32 } from './runtime';
+import type { Feed, GraphSession } from '../runtime';
+import { f32, floatOut } from '../runtime';
 
 export type Params = Record<string, Float32Array>;
 
@@ -168,7 +168,7 @@ export async function evaluate(
     const chunk = samples.slice(i, i + batchSize);
     const feeds = batchFeeds(chunk, n, dims);
     delete feeds[TRAIN_IO.labels];
-    const out = (await session.run({ ...feeds, ...tensorFeeds(params, tdims) }))[TRAIN_IO.logits]!;
+    const out = floatOut(await session.run({ ...feeds, ...tensorFeeds(params, tdims) }), TRAIN_IO.logits);
     logits.set(out, i * n);
     chunk.forEach((s, j) => {
       loss += crossEntropy(out, j * n, n, s.label);
@@ -250,10 +250,10 @@ export async function fit(
       step++;
       if (opt.kind === 'adam') feeds[TRAIN_IO.step] = f32(Float32Array.of(step), []);
       const out = await sessions.step.run(feeds);
-      params = Object.fromEntries(Object.keys(params).map((k) => [k, out[nextName(k)]!]));
-      slots = Object.fromEntries(Object.keys(slots).map((k) => [k, out[nextName(k)]!]));
-      lossSum += out[TRAIN_IO.loss]![0]! * batch.length;
-      accSum += out[TRAIN_IO.accuracy]![0]! * batch.length;
+      params = Object.fromEntries(Object.keys(params).map((k) => [k, floatOut(out, nextName(k))]));
+      slots = Object.fromEntries(Object.keys(slots).map((k) => [k, floatOut(out, nextName(k))]));
+      lossSum += floatOut(out, TRAIN_IO.loss)[0]! * batch.length;
+      accSum += floatOut(out, TRAIN_IO.accuracy)[0]! * batch.length;
       o.onStep?.(state.epoch * perEpoch + i / o.batchSize + 1, total);
     }
     if (!Number.isFinite(lossSum))

@@ -12,7 +12,7 @@ import type { FeatureCache } from './features';
 import { MemoryFeatureCache } from './features';
 import { TrainingBusyError } from './errors';
 import { classifierAnalyzeOptions } from './live';
-import type { GraphRuntime } from './runtime';
+import type { GraphRuntime } from '../runtime';
 import type { TrainProgress, TrainRequest, TrainResult, TrainState } from './request';
 import type { BaseContext } from './trainer';
 import { Trainer } from './trainer';
@@ -124,6 +124,11 @@ export class TrainingService {
     const classifier = parseClassifier(bytes, { hash: base.hash, cfg: manifest.architecture });
     const graph = classifierAnalyzeOptions(classifier, manifest.architecture, (b) => weightRefs(b, manifest, ['base']));
     return { classifier, info: classifierInfo(classifier, bytes.length), graph, files: base.files };
+  }
+
+  /** Releases training's sessions (rebuilt on next use): the live view's take their memory. */
+  async releaseSessions(): Promise<void> {
+    await this.trainer.sessions.release();
   }
 
   /** The last classifier trained in this session, if any. */

@@ -31,8 +31,8 @@ import { buildEval, buildTrainStep, lastBlockTrunk, trunkParams } from './graphs
 import { featureStats, headSpec, initHead } from './heads';
 import { initSlots, optimizer } from './optim';
 import { Rng, seedOf } from './rng';
-import type { GraphRuntime, GraphSession, SessionOptions } from './runtime';
-import { chainSession } from './runtime';
+import type { GraphRuntime, GraphSession, SessionOptions } from '../runtime';
+import { chainSession } from '../runtime';
 import { stratifiedSplit } from './split';
 import type {
   Settings,

@@ -8,7 +8,7 @@ import type { TrainState } from '../../../src/core/train/request';
 import { Engine } from '../../../workers/engine/engine';
 import { LibraryConnection } from '../../../workers/engine/library/connection';
 import { IdbBundleStore } from '../../../workers/engine/library/store';
-import type { CamMethod, RgbaFrame, TrainingPhoto } from '../../../workers/engine/protocol';
+import type { AnalyzeResult, CamMethod, RgbaFrame, TrainingPhoto } from '../../../workers/engine/protocol';
 import { fetchBytes, ortEnv, runtimeBinary } from './ort';
 import { wasmMemoryMb } from './wasm-memory';
 import type {
@@ -105,19 +105,25 @@ export async function engineAnalyze(r: {
 }): Promise<RunResult & { split: { preprocess: number; run: number }[]; warm: number[] }> {
   const e = loaded();
   const f = theFrame();
-  let top: number[] = [];
+  let last: AnalyzeResult | undefined;
   const split: { preprocess: number; run: number }[] = [];
   const t = await timed(
     async () => {
-      const a = await e.analyze(f);
-      top = a.top5.map((p) => p.index);
-      split.push({ preprocess: a.ms.preprocess, run: a.ms.run });
+      last = await e.analyze(f);
+      split.push({ preprocess: last.ms.preprocess, run: last.ms.run });
     },
     r.runs,
     Math.max(1, r.warmup),
   );
   const all = split.map((x) => x.preprocess + x.run);
-  return { samples: t.samples, top, topValues: [], split: split.slice(-r.runs), warm: all.slice(0, -r.runs) };
+  return {
+    samples: t.samples,
+    top: last?.top5.map((p) => p.index) ?? [],
+    topValues: last?.top5.map((p) => p.prob) ?? [],
+    ...(last && { heatmap: Array.from(last.heatmap.data) }),
+    split: split.slice(-r.runs),
+    warm: all.slice(0, -r.runs),
+  };
 }
 
 /**
@@ -238,6 +244,11 @@ export async function engineTrain(r: EngineTrainRequest): Promise<EngineTrainRes
     wasmMb: wasmMemoryMb(),
     ...(result.validation ? { accuracy: result.validation.accuracy } : {}),
   };
+}
+
+/** Stops using the trained classifier: the live view runs the ImageNet head again. */
+export async function engineImageNet(): Promise<void> {
+  await loaded().useClassifier(null);
 }
 
 export async function engineDispose(): Promise<void> {

@@ -11,6 +11,7 @@ import {
   engineAnalyze,
   engineClassifierLive,
   engineDispose,
+  engineImageNet,
   engineExplain,
   engineFilters,
   engineLoad,
@@ -61,6 +62,7 @@ const bench: BenchPage = {
   engineFilters,
   engineTrain,
   engineDispose,
+  engineImageNet,
   wasmMemoryMb,
   convertUrl,
 };

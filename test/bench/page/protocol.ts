@@ -254,6 +254,7 @@ export interface BenchPage {
   engineFilters(request: EngineFiltersRequest): Promise<EngineTimed>;
   engineTrain(request: EngineTrainRequest): Promise<EngineTrainResult>;
   engineClassifierLive(request: { runs: number; warmup: number }): Promise<ClassifierLiveResult>;
+  engineImageNet(): Promise<void>;
   engineDispose(): Promise<void>;
   /** The page's largest WebAssembly memory in MB (onnxruntime's heap: it only grows). */
   wasmMemoryMb(): number;

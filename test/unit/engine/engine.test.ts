@@ -138,6 +138,14 @@ describe('Engine', () => {
     await expect(e.analyze(frame(8, 8, () => [0, 0, 0]))).rejects.toMatchObject({ name: 'EngineStateError' });
   });
 
+  it('refuses a bitmap frame on a host that cannot turn it into pixels, with a named error', async () => {
+    const e = new Engine({ store });
+    await e.loadModel('caffe');
+    const bitmap = { width: 8, height: 8, close: () => undefined };
+    await expect(e.analyze(bitmap)).rejects.toMatchObject({ name: 'UnsupportedFrameError', message: /RGBA pixels/ });
+    await e.dispose();
+  });
+
   it('loads a bundle, reports progress and model info', async () => {
     const e = new Engine({ store });
     const phases: string[] = [];

@@ -4,7 +4,7 @@
  * on the fixture photos with the demo VGG16, what can and cannot hold for Grad-CAM vs random maps.
  */
 import * as ort from 'onnxruntime-web';
-import { openGraph } from '../../../workers/engine/sessions';
+import { ortRuntime } from '../../../workers/engine/sessions';
 import { describe, expect, it } from 'vitest';
 import { readImage } from '../../../src/cli/imageio';
 import type { Rgba } from '../../../src/core/insight';
@@ -134,7 +134,7 @@ describe('deletion curve on the demo VGG16 (fixture photos)', () => {
       labels: [],
       weights: (b) => inlineWeights(b, VGG16, w),
       winograd: true,
-      open: (g) => openGraph(g),
+      open: (g) => ortRuntime().create(g),
     });
     for (const photo of ['misc/chelsea.png']) {
       const img = await readImage(`test/fixtures/photos/${photo}`);

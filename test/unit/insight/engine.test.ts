@@ -13,7 +13,7 @@ import { inlineWeights } from '../../../src/core/vgg16/graph';
 import { TINY_VGG } from '../../../src/core/vgg16/spec';
 import { resizeCenterCrop } from '../../../src/core/vision/resize';
 import { Engine } from '../../../workers/engine/engine';
-import { openGraph } from '../../../workers/engine/sessions';
+import { ortRuntime } from '../../../workers/engine/sessions';
 import { MemoryStore } from '../../helpers/memory-store';
 
 ort.env.logLevel = 'error';
@@ -112,7 +112,7 @@ describe('Insight service', () => {
   const opened: string[] = [];
   const open = async (g: Graph): Promise<GraphSession> => {
     opened.push(g.name);
-    return openGraph(g);
+    return ortRuntime().create(g);
   };
   const insight = new Insight({
     cfg,

@@ -13,9 +13,9 @@ import { winogradRewrite } from '../../../src/core/onnx/winograd';
 import { baseModelHash } from '../../../src/core/train/classifier';
 import type { FeatureCache, FeatureKey } from '../../../src/core/train/features';
 import { buildFeatureGraph, FEATURE_LAYERS, featureKeyString } from '../../../src/core/train/features';
-import { ortRuntime } from '../../../src/core/train/ort-runtime';
-import type { GraphRuntime, GraphSession } from '../../../src/core/train/runtime';
-import { chainSession, f32 } from '../../../src/core/train/runtime';
+import { ortRuntime } from '../../../workers/engine/sessions';
+import type { GraphRuntime, GraphSession } from '../../../src/core/runtime';
+import { chainSession, f32, floatOut } from '../../../src/core/runtime';
 import { Trainer } from '../../../src/core/train/trainer';
 import { demoWeights } from '../../../src/core/vgg16/demo';
 import { inlineWeights } from '../../../src/core/vgg16/graph';
@@ -54,7 +54,7 @@ describe('chainSession: a feature graph as a chain of Winograd sessions', () => 
       const feeds = { image: f32(uniform(mulberry32(batch), batch * 3 * S * S, -120, 130), [batch, 3, S, S]) };
       const [got, ref] = [await chain.run(feeds), await whole.run(feeds)];
       expect(Object.keys(got).sort()).toEqual([...FEATURE_LAYERS].sort());
-      for (const layer of FEATURE_LAYERS) expectClose(got[layer]!, ref[layer]!);
+      for (const layer of FEATURE_LAYERS) expectClose(floatOut(got, layer), floatOut(ref, layer));
     }
     await chain.release();
     await whole.release();
@@ -62,7 +62,7 @@ describe('chainSession: a feature graph as a chain of Winograd sessions', () => 
 
   it('refuses a cut whose dims its length cannot give', async () => {
     const session = (out: Record<string, Float32Array>): GraphSession => ({
-      run: async () => out,
+      run: async () => Object.fromEntries(Object.entries(out).map(([k, data]) => [k, f32(data, [data.length])])),
       release: async () => undefined,
     });
     const piece = (inputs: Graph['inputs'], outputs: string[]): Graph => ({
@@ -78,7 +78,7 @@ describe('chainSession: a feature graph as a chain of Winograd sessions', () => 
         { graph: piece([], ['a']), session: session({ a: new Float32Array(12) }) },
         { graph: piece([{ name: 'a', dtype: 'float32', shape }], ['b']), session: session({ b: new Float32Array(1) }) },
       ]);
-    await expect(chain(['N', 4]).run({})).resolves.toEqual({ b: new Float32Array(1) });
+    await expect(chain(['N', 4]).run({})).resolves.toEqual({ b: f32(new Float32Array(1), [1]) });
     await expect(chain(['N', 'M']).run({})).rejects.toThrow(/cannot size \[N, M\] from 12 values/);
     await expect(chain(['N', 5]).run({})).rejects.toThrow(/cannot size/);
     await expect(chain([3, 3]).run({})).rejects.toThrow(/cannot size/);

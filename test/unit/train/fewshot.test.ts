@@ -30,7 +30,7 @@ import { evaluate } from '../../../src/core/train/fit';
 import { buildEval } from '../../../src/core/train/graphs';
 import { MemoryFeatureCache } from '../../../src/core/train/features';
 import { classifierAnalyzeOptions } from '../../../src/core/train/live';
-import { ortRuntime } from '../../../src/core/train/ort-runtime';
+import { ortRuntime } from '../../../workers/engine/sessions';
 import type { TrainPhoto, TrainResult } from '../../../src/core/train/request';
 import type { BaseContext } from '../../../src/core/train/trainer';
 import { Trainer } from '../../../src/core/train/trainer';

@@ -1,31 +1,6 @@
-/**
- * What the insight code needs from a runtime: a session over a generated graph. The engine
- * implements it with onnxruntime-web; core stays free of any runtime.
- */
+/** The insight code's sessions by key (SessionCache), over the core runtime (src/core/runtime.ts). */
 import type { Graph } from '../onnx/ir';
-
-/** A dense CPU tensor: float32, or int64 for class indices. */
-export interface Feed {
-  dims: number[];
-  data: Float32Array | BigInt64Array;
-}
-
-export interface GraphSession {
-  run(feeds: Record<string, Feed>): Promise<Record<string, Feed>>;
-  release(): Promise<void>;
-}
-
-/** Creates a session for a graph whose weights were declared by the host's WeightRef. */
-export type OpenSession = (graph: Graph) => Promise<GraphSession>;
-
-export const f32 = (data: Float32Array, dims: number[]): Feed => ({ data, dims });
-
-/** A float32 output by name, or an Error naming what the graph returned. */
-export function floatOut(out: Record<string, Feed>, name: string): Float32Array {
-  const t = out[name];
-  if (!t || !(t.data instanceof Float32Array)) throw new Error(`the session returned no float32 output '${name}'`);
-  return t.data;
-}
+import type { Feed, GraphSession, OpenSession } from '../runtime';
 
 /**
  * Sessions by key, least recently used first out: each session holds its own copy of the weights it

@@ -1,17 +1,20 @@
 /**
- * What the training code needs from an ONNX runtime: build a session from a generated graph, run it
- * with CPU tensors. The engine passes onnxruntime-web (ort-runtime.ts); nothing else here knows ORT,
- * so the loops and graphs stay testable and the session lives wherever the engine lives.
+ * What the core needs from an ONNX runtime, for live, insight and training alike: build a session from
+ * a generated graph, run it with CPU tensors. The engine implements it with onnxruntime-web
+ * (workers/engine/sessions.ts); nothing in the core knows onnxruntime, so the graphs and loops stay
+ * testable and the sessions live wherever the engine lives.
  */
-import type { Graph, Shape } from '../onnx/ir';
+import type { Graph, Shape } from './onnx/ir';
 
-export type Feed =
-  | { type: 'float32'; data: Float32Array; dims: readonly number[] }
-  | { type: 'int64'; data: BigInt64Array; dims: readonly number[] };
+/** A dense CPU tensor: float32, or int64 for class indices. */
+export interface Feed {
+  dims: readonly number[];
+  data: Float32Array | BigInt64Array;
+}
 
 export interface GraphSession {
-  /** Runs the graph; every requested output must be float32 and comes back as a fresh array. */
-  run(feeds: Record<string, Feed>): Promise<Record<string, Float32Array>>;
+  /** Runs the graph; its outputs come back as fresh arrays. */
+  run(feeds: Record<string, Feed>): Promise<Record<string, Feed>>;
   release(): Promise<void>;
 }
 
@@ -28,7 +31,17 @@ export interface GraphRuntime {
   create(graph: Graph, options?: SessionOptions): Promise<GraphSession>;
 }
 
-export const f32 = (data: Float32Array, dims: readonly number[]): Feed => ({ type: 'float32', data, dims });
+/** Creates a session for a graph whose weights were declared by the host's WeightRef. */
+export type OpenSession = (graph: Graph) => Promise<GraphSession>;
+
+export const f32 = (data: Float32Array, dims: readonly number[]): Feed => ({ data, dims });
+
+/** A float32 output by name, or an Error naming what the graph returned. */
+export function floatOut(out: Record<string, Feed>, name: string): Float32Array {
+  const t = out[name];
+  if (!t || !(t.data instanceof Float32Array)) throw new Error(`the session returned no float32 output '${name}'`);
+  return t.data;
+}
 
 /**
  * One GraphSession over the sessions of a graph's pieces (src/core/onnx/split.ts splitByWeights, in
@@ -39,13 +52,16 @@ export const f32 = (data: Float32Array, dims: readonly number[]): Feed => ({ typ
 export function chainSession(pieces: readonly { graph: Graph; session: GraphSession }[]): GraphSession {
   return {
     async run(feeds) {
-      const result: Record<string, Float32Array> = {};
+      const result: Record<string, Feed> = {};
       let carry = feeds;
       for (const [i, { graph, session }] of pieces.entries()) {
         const out = await session.run(carry);
         const cut = pieces[i + 1]?.graph.inputs[0];
         for (const o of graph.outputs) if (o.name !== cut?.name) result[o.name] = out[o.name]!;
-        if (cut) carry = { [cut.name]: f32(out[cut.name]!, resolveDims(cut.shape, out[cut.name]!.length)) };
+        if (cut) {
+          const x = floatOut(out, cut.name);
+          carry = { [cut.name]: f32(x, resolveDims(cut.shape, x.length)) };
+        }
       }
       return result;
     },
