@@ -43,6 +43,7 @@ import type {
 } from './protocol';
 import { startBackend, type BackendHost } from './backend';
 import { CHECKPOINT_EVERY_MS, paced } from './checkpoints';
+import { collectShardGarbage } from './collect';
 import { EngineStateError, TrainingRunningError, UnsupportedFrameError } from './errors';
 import type { LiveSessions } from './live';
 import { openModel, releaseModel, type Custom, type Loaded, type ModelSessions, type Runner } from './model';
@@ -325,6 +326,7 @@ export class Engine implements EngineApi {
       ortRuntime(EXECUTION_PROVIDERS[this.backend?.device ?? 'wasm']),
       this.host.featureCache,
       () => this.winograd(),
+      collectShardGarbage,
     );
     return this.trainingService;
   }

@@ -76,7 +76,16 @@ export interface FitOptions {
   onStep?: (done: number, total: number) => void;
   /** After every epoch, with the state to save for resuming (awaited). */
   onEpoch?: (m: EpochMetrics, state: FitState) => void | Promise<void>;
+  /**
+   * Asks the JS engine for a collection (e.g. workers/engine/collect.ts collectShardGarbage), called
+   * once the parameters and slots that steps replaced add up to COLLECT_BYTES: every step returns them
+   * as fresh arrays, and the replaced ones would otherwise pile up until the engine's next full collection.
+   */
+  collect?: () => void;
 }
+
+/** How many bytes of replaced parameters and slots fit lets pile up before it calls FitOptions.collect. */
+export const COLLECT_BYTES = 96 * 2 ** 20;
 
 export function initialFitState(params: Params, slots: Params, seed: number): FitState {
   return {
@@ -219,6 +228,11 @@ export async function fit(
   const perEpoch = Math.ceil(train.length / o.batchSize);
   const total = perEpoch * o.epochs;
   let state = start;
+  const stepBytes = [...Object.values(start.params), ...Object.values(start.slots)].reduce(
+    (a, p) => a + p.byteLength,
+    0,
+  );
+  let dropped = 0;
   if (!state.best && state.baseline === undefined) {
     const e = await evaluate(sessions.eval, model, { ...data.constants, ...state.params }, monitor, o.batchSize);
     state =
@@ -254,6 +268,11 @@ export async function fit(
       slots = Object.fromEntries(Object.keys(slots).map((k) => [k, floatOut(out, nextName(k))]));
       lossSum += floatOut(out, TRAIN_IO.loss)[0]! * batch.length;
       accSum += floatOut(out, TRAIN_IO.accuracy)[0]! * batch.length;
+      dropped += stepBytes;
+      if (o.collect && dropped >= COLLECT_BYTES) {
+        dropped = 0;
+        o.collect();
+      }
       o.onStep?.(state.epoch * perEpoch + i / o.batchSize + 1, total);
     }
     if (!Number.isFinite(lossSum))

@@ -53,6 +53,8 @@ export class TrainingService {
     runtime: GraphRuntime,
     cache: FeatureCache = new MemoryFeatureCache(),
     private readonly winograd: () => boolean = () => false,
+    /** Asks the JS engine for a collection while training steps (FitOptions.collect). */
+    private readonly collect?: () => void,
   ) {
     this.trainer = new Trainer(runtime, cache);
   }
@@ -96,7 +98,7 @@ export class TrainingService {
     const signal = this.begin();
     try {
       const base = await this.baseContext(store, manifest);
-      const r = await this.trainer.train(base, req, { signal, onProgress, onCheckpoint });
+      const r = await this.trainer.train(base, req, { signal, onProgress, onCheckpoint, collect: this.collect });
       if (r.classifier) this.lastTrained = r.classifier;
       return r;
     } finally {

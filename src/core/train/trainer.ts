@@ -62,6 +62,8 @@ export interface RunOptions {
   onProgress?: (p: TrainProgress) => void;
   /** After every epoch: the state to keep for resuming after a reload (awaited; e.g. into IndexedDB). */
   onCheckpoint?: (state: TrainState) => void | Promise<void>;
+  /** Asks the JS engine for a collection while training steps (FitOptions.collect). */
+  collect?: () => void;
 }
 
 /**
@@ -237,6 +239,7 @@ export class Trainer {
       start: from ? 'baseline' : 'candidate',
       lr: s.lr,
       signal: o.signal,
+      collect: o.collect,
       onStep: onStep('train'),
       onEpoch: async (metrics, head) => {
         o.onProgress?.({ phase: 'train', ...at, metrics });
@@ -259,16 +262,17 @@ export class Trainer {
       const trunk = lastBlockTrunk(cfg, s.inputSize);
       ftModel = { head: spec, trunk };
       const ftOpt = optimizer('rmsprop');
-      const ftKey = `${headKey}|${base.hash}|${base.winograd ? 'w' : 'd'}`;
-      const winograd = base.winograd;
+      const ftKey = `${headKey}|${base.hash}`;
       // The features are all in hand: the conv base's session goes before the fine-tuning graphs are
       // built, so they reuse its memory (onnxruntime's WASM heap only grows; Chromium, full size: the
       // heap after the benchmark's training rows 2260 → 2130 MB). A later call with new photos builds
       // the base session again (≈ 1 s).
       await this.sessions.release((k) => k.startsWith(FEATURES_KEY));
       const ftSessions = {
-        step: await this.sessions.get(`ft-step|${ftKey}`, () => buildTrainStep(ftModel!, ftOpt, { winograd }).graph),
-        eval: await this.sessions.get(`ft-eval|${ftKey}`, () => buildEval(ftModel!, { winograd })),
+        // Plain convolutions, never Winograd: forward + backward of a batch through Winograd's transformed
+        // tiles and kernels needs about three times the heap (one tab's memory on a phone).
+        step: await this.sessions.get(`ft-step|${ftKey}`, () => buildTrainStep(ftModel!, ftOpt).graph),
+        eval: await this.sessions.get(`ft-eval|${ftKey}`, () => buildEval(ftModel!)),
       };
       ftEval = ftSessions.eval;
       let start = req.resume?.finetune;
@@ -293,6 +297,7 @@ export class Trainer {
         patience: s.fineTune.patience,
         lr: s.fineTune.lr,
         signal: o.signal,
+        collect: o.collect,
         onStep: onStep('finetune'),
         onEpoch: async (metrics, finetune) => {
           o.onProgress?.({ phase: 'finetune', ...at, metrics });
