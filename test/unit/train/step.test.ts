@@ -61,7 +61,7 @@ describe.each([
   { kind: 'gap' as const, trunk: false, opt: 'adam' as const },
   { kind: 'dense' as const, trunk: true, opt: 'rmsprop' as const },
   { kind: 'gap' as const, trunk: true, opt: 'adam' as const },
-  // The trainer's choice on WASM: the trunk's convs rewritten as Winograd, then differentiated.
+  // The trunk's convs rewritten as Winograd, then differentiated (the trainer fine-tunes on plain ones).
   { kind: 'dense' as const, trunk: true, opt: 'rmsprop' as const, winograd: true },
 ])(
   'train step: $kind head, trunk $trunk, $opt, winograd $winograd',
