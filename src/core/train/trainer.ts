@@ -17,7 +17,7 @@ import { readWeights, weightRefs } from '../bundle/load';
 import type { BundleManifest } from '../bundle/manifest';
 import type { GraphBuilder } from '../onnx/builder';
 import type { Graph } from '../onnx/ir';
-import { openPieces, PIECE_WEIGHTS, splitByWeights } from '../onnx/split';
+import { openPieces, splitByWeights } from '../onnx/split';
 import { winogradRewrite } from '../onnx/winograd';
 import type { Classifier, ClassifierManifest } from './classifier';
 import { CLASSIFIER_FORMAT, CLASSIFIER_VERSION, encodeClassifier, headStart } from './classifier';
@@ -67,11 +67,13 @@ export interface RunOptions {
 }
 
 /**
- * Kernel elements per session of the Winograd feature graph (splitByWeights): the live view's pieces
- * (about seven for VGG16). Each session folds and transforms only its own kernels while it is built,
- * so onnxruntime's heap, which only grows, stays lower than with fewer, larger sessions.
+ * Kernel elements per session of the Winograd feature graph (splitByWeights): VGG16's blocks 1–4 (7.6 M)
+ * in one session, block5 (7.1 M) in another, so a batch crosses once, where it is small (block4_pool,
+ * 1.6 MB for 4 photos). Chromium, 102 features: heap after extraction 1341 MB in one session, 1236 MB
+ * in two, 1008 MB in seven (the live view's PIECE_WEIGHTS) — but seven extracted in 35 s against 28–30 s
+ * (in Node they ran as fast; not explained), so two.
  */
-const FEATURE_PIECE_WEIGHTS = PIECE_WEIGHTS;
+const FEATURE_PIECE_WEIGHTS = 7_700_000;
 
 /** The session cache's key prefix of the conv base's feature sessions. */
 const FEATURES_KEY = 'features|';
@@ -249,7 +251,7 @@ export class Trainer {
     if (headFit.cancelled) return { status: 'cancelled', state, history: headFit.state.history, ms };
     const headBest = headFit.state.best!;
     // A finished head phase resumes from its best weights alone: fine-tuning's checkpoints do not
-    // carry its last parameters and slots too (the dense head's: 51 MB a checkpoint).
+    // carry its last parameters and optimizer slots too.
     state = { ...state, head: { ...headFit.state, params: headBest.params, slots: {} } };
 
     // 4. fine-tuning
