@@ -60,7 +60,7 @@ export interface ControllerDeps {
   camera: Pick<CameraSession, 'open' | 'stop' | 'stream' | 'hasSeveralCameras'>;
   baseUri: string;
   settings: { get(key: string): string | undefined; set(key: string, value: string): void };
-  /** navigator.storage.persist(), asked when the user starts storing a model (reliability.md row 5). */
+  /** navigator.storage.persist(), asked when the user starts storing a model (less eviction under pressure). */
   persistStorage(): Promise<boolean>;
   fetchBundleBytes(baseUrl: string): Promise<number | undefined>;
   now(): number;
@@ -165,7 +165,7 @@ export class Controller {
     });
   }
 
-  /** Another tab changed the storage schema (reliability.md row 12): only a reload, or closing it, helps. */
+  /** Another tab changed the storage schema: only a reload, or closing it, helps. */
   private dbEvent(event: DbEvent): void {
     if (event.event === 'terminated') return; // the worker reopens the database on its next use
     const name = event.event === 'blocking' ? 'StorageBlockedError' : 'StorageUpgradeBlockedError';

@@ -1,6 +1,7 @@
 /**
- * All UI state in one pure reducer (architecture.md, convention 6). Effects (worker, camera, service
- * worker) live in controller.ts and report here through typed actions; components only read the state.
+ * All UI state in one pure reducer, so every change is a typed action a test can replay. Effects
+ * (worker, camera, service worker) live in controller.ts and report here through typed actions;
+ * components only read the state.
  * Time comes in with the actions (`at`), so the reducer stays pure and testable.
  */
 import type {

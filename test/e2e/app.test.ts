@@ -1,8 +1,8 @@
 /**
  * The PWA in Chromium, served under a sub-path: installable, controlled by its service worker,
  * cross-origin isolated (WASM threads), the demo model downloaded and running on the fake camera,
- * then offline — a reload and a cold start with the server stopped (reliability rows 7, 8, 14) — and
- * a new version that waits for the user (row 6). Another origin never sees a request; the CSP is
+ * then offline — a reload and a cold start with the server stopped — and
+ * a new version that waits for the user. Another origin never sees a request; the CSP is
  * never violated.
  */
 import { mkdir, readFile } from 'node:fs/promises';
@@ -237,7 +237,7 @@ describe('the app on a static host that cannot set headers', () => {
       controlled: !!navigator.serviceWorker.controller,
     }));
     expect(first).toEqual({ isolated: false, controlled: false });
-    // Without isolation there is no SharedArrayBuffer: one WASM thread, and it still works (row 9).
+    // Without isolation there is no SharedArrayBuffer: one WASM thread, and it still works.
     await clickDownload(page);
     await waitForPredictions(page);
     expect(await page.$eval('[data-testid=backend]', (e) => e.textContent)).toMatch(/\b1 thread\b/);

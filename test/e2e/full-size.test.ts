@@ -57,7 +57,7 @@ describe('the full-size demo model', () => {
   });
 
   /**
-   * Reliability row 11: the full network (~0.3–1 s a frame here) is far slower than the 30 fps camera.
+   * The full network is far slower than the 30 fps camera.
    * The grabber only grabs when the engine is idle and the bridge keeps one frame in flight, so nothing
    * may pile up over minutes: not bitmaps, not transferred heatmaps, not onnxruntime's arenas.
    * SOAK_SECONDS (default 120; 600 for the 10-minute soak) of live frames with the renderer's resident

@@ -2,7 +2,8 @@
  * The e2e harness: a test server over the e2e build, and headless Chromium (puppeteer-core, Debian's
  * Chromium) with a fake camera playing fixture photos and a fresh profile per launch. Every page and
  * worker is watched: a request to any other origin, or any Content-Security-Policy violation, is
- * recorded and fails the test in `assertClean()` (reliability rows 8 and 14).
+ * recorded and fails the test in `assertClean()`: the app works offline and
+ * leaks nothing to other origins.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';

@@ -1,5 +1,5 @@
 /**
- * Two tabs and a storage schema upgrade (reliability row 12, idb #148): an open tab must not block
+ * Two tabs and a storage schema upgrade (idb #148): an open tab must not block
  * another tab's newer schema. Driven through the e2e test page (e2e.html), which talks to the engine
  * worker directly and records the messages the worker posts outside Comlink.
  */

@@ -39,7 +39,7 @@ export interface BackendInfo {
   fallbackReason?: string;
   /**
    * Memory saver (WASM): plain convolutions, never the Winograd base, whose kernels and their build
-   * cost about 250 MB more; frames take about twice as long. On when asked for, or by default when
+   * cost more memory; frames take about twice as long. On when asked for, or by default when
    * the device reports at most LOW_MEMORY_GB of memory (`navigator.deviceMemory`).
    */
   lowMemory?: boolean;

@@ -1,8 +1,8 @@
 /**
- * The "Inside" screen's effects (issue 5): activation explorer (one engine call per frame, one in flight,
- * "follow the frame" re-runs as fast as the device answers), filter gallery (cached pictures first, the
- * rest computed a small batch per engine call so progress and cancel are prompt), CAM variants and the
- * deletion curve. Results come back from the worker transferred; the reducer keeps them as they are.
+ * The Inside screen is this `insight` feature; these are its effects: activation explorer (one engine
+ * call per frame, one in flight, "follow the frame" re-runs as fast as the device answers), filter
+ * gallery (cached pictures first, the rest computed a small batch per engine call so progress and
+ * cancel are prompt), CAM variants and the deletion curve. Results come back from the worker transferred; the reducer keeps them as they are.
  */
 import * as Comlink from 'comlink';
 import { DEFAULT_FILTER_SETTINGS, type FilterSettings } from '../../core/insight/filters';

@@ -1,7 +1,7 @@
 /**
- * The "Inside" screen's slice of the app state (issue 5): the activation explorer, the filter gallery and
- * the CAM panel with its deletion curve. Pure; the app reducer delegates 'insight/*' actions here. Results
- * (activation maps, filter pictures, heatmaps) are kept as the worker transferred them; nothing is copied.
+ * The Inside screen is this `insight` feature; this is its slice of the app state: the activation
+ * explorer, the filter gallery and the CAM panel with its deletion curve. Pure; the app reducer
+ * delegates 'insight/*' actions here. Results (activation maps, filter pictures, heatmaps) are kept as the worker transferred them; nothing is copied.
  */
 import type { AppError } from '../errors';
 import type {

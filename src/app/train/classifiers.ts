@@ -1,5 +1,5 @@
 /**
- * The kept classifiers (issue 4): which one the live view uses (remembered across reloads and
+ * The kept classifiers: which one the live view uses (remembered across reloads and
  * applied again whenever a model becomes ready), keeping a newly trained one only when it is not
  * worse than the one in use, export to a file, import from one, delete. Part of the training screen's
  * controller (controller.ts), which owns the dependencies and the first read of the store.

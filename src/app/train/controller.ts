@@ -1,5 +1,5 @@
 /**
- * The training screen's effects (issue 4): classes and photos in IndexedDB, captures from the camera,
+ * The training screen's effects: classes and photos in IndexedDB, captures from the camera,
  * training runs in the engine worker (runs.ts: progress, checkpoints kept for resuming after a reload),
  * and the stored classifiers (classifiers.ts: which one the live view uses, export, import).
  * Platform pieces come in as TrainDeps, so tests run it in Node with fakes.

@@ -1,5 +1,5 @@
 /**
- * Training runs of the training screen (issue 4): a fresh run on every stored photo (continuing from the
+ * Training runs of the training screen: a fresh run on every stored photo (continuing from the
  * classifier in use when it fits: selectContinueFrom), resuming the stored checkpoint's run after a
  * reload, cancelling; progress into the reducer, checkpoints into IndexedDB, the result offered to the
  * classifier shelf. Part of the training screen's controller (controller.ts), which owns the

@@ -25,9 +25,8 @@
  * (not C tiny ones) whose output is already ξ-major: no transpose of V. The output's name is the
  * Conv's, so downstream nodes, and a gradient graph built later on the rewritten graph, connect.
  *
- * Measured (onnxruntime-web WASM, 2 threads, Node): the whole VGG16 base ≈ 2.2–2.6× faster with
- * F(4×4), ≈ 1.6–1.8× with F(2×2). onnxruntime-node's native (x86, NCHWc) convolution
- * is already fast: there the rewrite is ≈ 0.9× (slower) on the whole network.
+ * On onnxruntime-web's WASM the rewritten VGG16 base runs about twice as fast as plain Conv (README,
+ * benchmark); onnxruntime-node's native (x86, NCHWc) convolution is faster without it.
  */
 import { GraphBuilder } from './builder';
 import type { Dim, Graph, Node, Shape } from './ir';
@@ -71,15 +70,13 @@ export interface WinogradOptions {
 }
 
 /**
- * The fastest form measured with onnxruntime-web WASM (2 threads, in Node) on VGG16's layers, and
- * the smaller where two tie: F(4×4) down to 28×28 and F(2×2) at 14×14 and below, two-pass
- * transforms, and the GEMM as (T, C)·(C, O). At 14×14 (block5) F(4×4) pads to 16×16 and runs no
- * faster than F(2×2) (the chained base 289/292 vs 291/283 ms per frame, paired), while its kernels
- * are 2.25× larger: F(2×2) there keeps 110 MB less WebAssembly heap for the live base (398 → 288 MB);
- * at 28×28 F(2×2) would save as much again but costs 12 % of the frame. 'TC' multiplies by the
- * constant U, which onnxruntime packs once at session creation, where 'OC' packs the activation V on
- * every run: with the two-step 'TC' output transpose, 'TC' is faster on every layer (block1_conv2's
- * GEMM: 20 vs 40 ms; whole base 0.91× the time of 'OC' for the 224 and 112 layers).
+ * The fastest form with onnxruntime-web WASM on VGG16's layers, and the smaller where two tie:
+ * F(4×4) down to 28×28 and F(2×2) at 14×14 and below, two-pass transforms, and the GEMM as
+ * (T, C)·(C, O). At 14×14 (block5) F(4×4) pads to 16×16 and runs no faster than F(2×2), while its
+ * kernels are 2.25× larger, so F(2×2) keeps the live base's heap smaller; at 28×28 F(2×2) would save
+ * as much again but costs a noticeable share of the frame. 'TC' multiplies by the constant U, which
+ * onnxruntime packs once at session creation, where 'OC' packs the activation V on every run: with
+ * the two-step 'TC' output transpose, 'TC' is faster on every layer.
  */
 export function defaultPlan(layer: WinogradLayer): WinogradPlan {
   return { tile: layer.h <= 14 && layer.w <= 14 ? 2 : 4, orientation: 'TC', input: 'sep', output: 'sep' };
@@ -298,7 +295,7 @@ function emit(
   // As Gemm(K_G (α², 9), W (O·C, 9), transB): already (α², O·C), no transpose even where the
   // runtime does not fold it (a DequantizeLinear weight is not folded by default). 'TC' wants
   // Uᵀ (α², C, O): the weight is transposed to (C, O, 3, 3) first, so the folding never copies
-  // the 4× larger U (VGG16 base, Node: the session grows the WASM heap by 781 MB, not 935).
+  // the 4× larger U.
   const tc = s.orientation === 'TC';
   const KG = constant(`G${m}`, [a2, 9], kron2(G));
   const wr = tc
@@ -330,8 +327,8 @@ function emit(
   }
   // Interleave the tiles: (N, a, b, O, ty, tx) → (N, O, ty, a, tx, b) in one Transpose ('OC'); for
   // 'TC', (N, a, b, ty, tx, O) → (N, ty, a, tx, b, O) moves runs of O contiguous values, then the
-  // channels go first as one 2-D transpose (HW, O) → (O, HW): ≈ 4× faster than one 6-D Transpose
-  // that gathers single values (onnxruntime-web WASM: 1.1 vs 5.4 ms at 256 × 56 × 56).
+  // channels go first as one 2-D transpose (HW, O) → (O, HW): several times faster than one 6-D
+  // Transpose that gathers single values.
   let y2: string;
   if (tc) {
     const y1 = reshape(y0, [0, m, m, th, tw, o], [n, m, m, th, tw, o]);

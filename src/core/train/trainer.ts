@@ -66,17 +66,16 @@ export interface RunOptions {
 
 /**
  * Kernel elements per session of the Winograd feature graph (splitByWeights): VGG16's blocks 1–4 (7.6 M)
- * in one session, block5 (7.1 M) in another, so a batch crosses once, where it is small (block4_pool,
- * 1.6 MB for 4 photos). Chromium, 102 features: heap after extraction 1341 MB in one session, 1236 MB
- * in two, 1008 MB in seven (the live view's PIECE_WEIGHTS) — but seven extracted in 35 s against 28–30 s
- * (in Node they ran as fast; not explained), so two.
+ * in one session, block5 (7.1 M) in another, so a batch crosses once, where it is small (block4_pool).
+ * Two sessions hold less heap than one; the live view's seven (PIECE_WEIGHTS) hold less still but
+ * extract more slowly in Chromium, so two.
  */
 const FEATURE_PIECE_WEIGHTS = 7_700_000;
 
 /** The session cache's key prefix of the conv base's feature sessions. */
 const FEATURES_KEY = 'features|';
 
-/** Sessions of generated graphs, built once per key (architecture rule 10). */
+/** Sessions of generated graphs, built once per key: a session costs seconds and memory to create. */
 export class SessionCache {
   private readonly sessions = new Map<string, Promise<GraphSession>>();
   constructor(private readonly runtime: GraphRuntime) {}
@@ -121,8 +120,8 @@ export class Trainer {
       buildFeatureGraph(manifest.architecture, inputSize, (b: GraphBuilder) => weightRefs(b, manifest, ['base']));
     const o: SessionOptions = { externalData: files, foldInt8: manifest.quantization === 'int8', device: 'preferred' };
     if (!base.winograd) return this.sessions.get(key, graph, o);
-    // The Winograd base as two sessions (FEATURE_PIECE_WEIGHTS): one session for the whole base held
-    // its folded kernels about three times over while it was built.
+    // The Winograd base as two sessions (FEATURE_PIECE_WEIGHTS): one session for the whole base would
+    // hold its folded kernels about three times over while it is built.
     return this.sessions.open(key, async (runtime) => {
       const pieces = splitByWeights(graph(), base.pieceWeights ?? FEATURE_PIECE_WEIGHTS);
       const sessions = await openPieces(pieces, (p) => runtime.create(winogradRewrite(p), o));
@@ -262,9 +261,8 @@ export class Trainer {
       const ftKey = `${headKey}|${base.hash}|${base.winograd ? 'w' : 'd'}`;
       const winograd = base.winograd;
       // The features are all in hand: the conv base's session goes before the fine-tuning graphs are
-      // built, so they reuse its memory (onnxruntime's WASM heap only grows; Chromium, full size: the
-      // heap after the benchmark's training rows 2260 → 2130 MB). A later call with new photos builds
-      // the base session again (≈ 1 s).
+      // built, so they reuse its memory (onnxruntime's WASM heap only grows). A later call with new
+      // photos builds the base session again.
       await this.sessions.release((k) => k.startsWith(FEATURES_KEY));
       const ftSessions = {
         step: await this.sessions.get(`ft-step|${ftKey}`, () => buildTrainStep(ftModel!, ftOpt, { winograd }).graph),

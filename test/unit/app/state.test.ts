@@ -385,7 +385,7 @@ describe('reducer: service-worker update', () => {
     expect(reducer(initialState(), EXAMPLES['update/accept']).update).toBe('none');
   });
 
-  it('is not offered during a download or a job (reliability row 6), and is once they end', () => {
+  it('is not offered during a download or a job, and is once they end', () => {
     let s = run([EXAMPLES['update/available'], EXAMPLES['download/start']]);
     expect(selectShowUpdate(s)).toBe(false);
     s = reducer(s, EXAMPLES['download/done']);
