@@ -2,14 +2,15 @@
  * The e2e harness: a test server over the e2e build, and headless Chromium (puppeteer-core, Debian's
  * Chromium) with a fake camera playing fixture photos and a fresh profile per launch. Every page and
  * worker is watched: a request to any other origin, or any Content-Security-Policy violation, is
- * recorded and fails the test in `assertClean()`: the app works offline and
- * leaks nothing to other origins.
+ * recorded and fails the test in `assertClean()`: the app works offline and leaks nothing to other
+ * origins. `serveAndLaunch` gives a describe block both, started and closed around its tests.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer, { type Browser, type CDPSession, type Page, type Target } from 'puppeteer-core';
+import { afterAll, beforeAll } from 'vitest';
 import { serve, type ServeHandle, type ServeOptions } from '../../src/cli/serve';
 import { BASE, DIST, MODEL_ID, MODELS, Y4M } from './paths';
 
@@ -227,6 +228,23 @@ export async function launch(options: LaunchOptions = {}): Promise<Session> {
 // ---------------------------------------------------------------- page helpers
 
 /** The origin of a server URL (`http://127.0.0.1:port`). */
+/** A test server and a browser for the enclosing describe block (or file): started before its tests, closed after. */
+export function serveAndLaunch(
+  server: Partial<ServeOptions> = {},
+  browser: LaunchOptions = {},
+): { readonly server: TestServer; readonly session: Session } {
+  const env = {} as { server: TestServer; session: Session };
+  beforeAll(async () => {
+    env.server = await startServer(server);
+    env.session = await launch(browser);
+  });
+  afterAll(async () => {
+    await env.session?.close();
+    await env.server?.close();
+  });
+  return env;
+}
+
 export const originOf = (url: string) => new URL(url).origin;
 
 /** Waits until the page's service worker is active and controls the page. */

@@ -12,15 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  clickDownload,
-  launch,
-  originOf,
-  startServer,
-  waitForPredictions,
-  type Session,
-  type TestServer,
-} from './harness';
+import { clickDownload, originOf, serveAndLaunch, waitForPredictions } from './harness';
 
 const SHOTS = '.e2e/screenshots';
 const CLASSES = ['alpha', 'beta'];
@@ -118,27 +110,22 @@ async function waitForCustomTop(page: Page, classes: string[]): Promise<string> 
 }
 
 describe('training a classifier in the browser', () => {
-  let server: TestServer;
-  let session: Session;
+  const env = serveAndLaunch();
   let page: Page;
   let downloads: string;
   const t0 = Date.now();
 
   beforeAll(async () => {
-    server = await startServer();
-    session = await launch();
     downloads = await mkdtemp(join(tmpdir(), 'convlens-dl-'));
     await mkdir(SHOTS, { recursive: true });
   });
   afterAll(async () => {
     console.log(`train e2e: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    await session?.close();
-    await server?.close();
     await rm(downloads, { recursive: true, force: true });
   });
 
   it('captures photos for two classes from the camera and keeps them in IndexedDB', async () => {
-    page = await session.open(server.url);
+    page = await env.session.open(env.server.url);
     await clickDownload(page);
     await waitForPredictions(page);
     await view(page, 'train');
@@ -297,8 +284,8 @@ describe('training a classifier in the browser', () => {
     }
     expect(after).toBeLessThan(before);
     expect(after).toBeGreaterThan(0);
-    session.assertClean(originOf(server.url));
-    expect(session.errors.filter((e) => !/favicon/.test(e))).toEqual([]);
+    env.session.assertClean(originOf(env.server.url));
+    expect(env.session.errors.filter((e) => !/favicon/.test(e))).toEqual([]);
   });
   it('retrains from the classifier in use after one more photo: only its features, a few epochs', async () => {
     await view(page, 'train');
@@ -340,6 +327,6 @@ describe('training a classifier in the browser', () => {
     const [, cached, total] = (/(\d+) of (\d+) features cached/.exec(status) ?? []).map(Number);
     expect(total! - cached!).toBeGreaterThanOrEqual(1);
     expect(total! - cached!).toBeLessThanOrEqual(2);
-    session.assertClean(originOf(server.url));
+    env.session.assertClean(originOf(env.server.url));
   });
 });
