@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { modelInfo } from '../../helpers/app';
 import { WorkerCrashError } from '../../../src/app/bridge/bridge';
 import type { GrabberOptions } from '../../../src/app/camera/grabber';
 import type { Facing } from '../../../src/app/camera/session';
@@ -14,13 +15,7 @@ import { selectShowUpdate } from '../../../src/app/selectors';
 import { DEMO_MODEL_ID, initialState } from '../../../src/app/state';
 import { Store } from '../../../src/app/store';
 import type { ContainerLike, RegistrationLike } from '../../../src/app/sw-update';
-import type {
-  AnalyzeOptions,
-  DownloadRequest,
-  ModelInfo,
-  ProgressFn,
-  StoredModel,
-} from '../../../workers/engine/protocol';
+import type { AnalyzeOptions, DownloadRequest, ProgressFn, StoredModel } from '../../../workers/engine/protocol';
 import { deferred, FakeBitmap, settle, type Deferred } from './fake-worker';
 
 const named = (name: string, message = name) => Object.assign(new Error(message), { name });
@@ -35,16 +30,7 @@ const stored = (id: string, over: Partial<StoredModel> = {}): StoredModel => ({
   ...over,
 });
 
-const info = (id: string): ModelInfo => ({
-  id,
-  architecture: 'vgg16',
-  source: 'demo',
-  pretrained: false,
-  preprocessing: 'caffe',
-  quantization: 'int8',
-  inputSize: 224,
-  parts: [],
-});
+const info = (id: string) => modelInfo(id);
 
 /** The engine as the controller sees it, scripted per test. */
 class FakeEngine implements EngineLike {
