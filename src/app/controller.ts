@@ -6,6 +6,7 @@
  */
 import type { AnalyzeOptions, BackendInfo, Grid, ModelInfo } from '../../workers/engine/protocol';
 import type { BridgeOptions, DbEvent, EngineBridge } from './bridge/bridge';
+import { featureEngine } from './bridge/features';
 import { demoBaseUrl } from './bundle';
 import { cameraErrorState } from './camera/errors';
 import type { GrabberOptions, VideoSource } from './camera/grabber';
@@ -110,7 +111,7 @@ export class Controller {
     const feature: FeatureContext = {
       store: this.store,
       dispatch: this.dispatch,
-      engine: (fn, timeoutMs) => this.bridge.request(fn, timeoutMs),
+      engine: featureEngine((fn) => this.bridge.request(fn)),
       grabStill: async (size) =>
         this.video && this.state.camera.status === 'live' ? this.deps.grabStill(this.video, size) : undefined,
       now: () => this.deps.now(),

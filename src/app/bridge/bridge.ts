@@ -209,7 +209,7 @@ export class EngineBridge {
 
   /**
    * Any other engine call (training, insight), crash-safe like the rest: a dead worker rejects it with
-   * WorkerCrashError and restarts. The caller wraps callbacks in Comlink.proxy and transfers big buffers.
+   * WorkerCrashError and restarts. featureEngine (features.ts) builds the features' typed calls on it.
    */
   request<T>(fn: (remote: Comlink.Remote<EngineApi>) => Promise<T>, timeoutMs?: number): Promise<T> {
     return this.call(fn, timeoutMs);

@@ -201,8 +201,8 @@ export class TrainController {
   /** The worker's cached features of deleted photos are of no further use (best effort). */
   private forgetFeatures(photoIds: string[]): void {
     if (!photoIds.length) return;
-    this.ctx
-      .engine((r) => r.forgetFeatures(photoIds))
+    this.ctx.engine
+      .forgetFeatures(photoIds)
       .catch((err: unknown) => console.warn('could not drop cached features', err));
   }
 

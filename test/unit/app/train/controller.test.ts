@@ -2,6 +2,7 @@
 import 'fake-indexeddb/auto';
 import type * as Comlink from 'comlink';
 import { describe, expect, it } from 'vitest';
+import { featureEngine } from '../../../../src/app/bridge/features';
 import { modelInfo } from '../../../helpers/app';
 import type { FeatureContext } from '../../../../src/app/feature';
 import { initialState } from '../../../../src/app/state';
@@ -127,7 +128,7 @@ function setup(o: { db?: string; settings?: Map<string, string>; camera?: boolea
   const ctx: FeatureContext = {
     store,
     dispatch: store.dispatch,
-    engine: (fn) => fn(remote as unknown as Comlink.Remote<EngineApi>),
+    engine: featureEngine((fn) => fn(remote as unknown as Comlink.Remote<EngineApi>)),
     grabStill: async () => (o.camera === false ? undefined : (new FakeBitmap(++tag) as unknown as ImageBitmap)),
     now: () => clock++,
     settings: { get: (k) => settings.get(k), set: (k, v) => void settings.set(k, v) },
