@@ -11,6 +11,7 @@ import type { Page } from 'puppeteer-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   clickDownload,
+  heatmapColours,
   launch,
   originOf,
   readLibraryDb,
@@ -82,20 +83,7 @@ describe('the app on a host that sends COOP/COEP', () => {
 
   it('draws a non-trivial heatmap over the video, advances the frame counter, and saves screenshots', async () => {
     await waitForPredictions(page);
-    // The overlay holds the jet-coloured map: a real heatmap has many colours, a blank one has one.
-    const colours = await page.waitForFunction(
-      () => {
-        const c = document.querySelector<HTMLCanvasElement>('[data-testid=overlay-canvas]');
-        const ctx = c?.getContext('2d');
-        if (!c || !ctx || !c.width) return 0;
-        const d = ctx.getImageData(0, 0, c.width, c.height).data;
-        const seen = new Set<number>();
-        for (let i = 0; i < d.length; i += 16) seen.add((d[i]! << 16) | (d[i + 1]! << 8) | d[i + 2]!);
-        return seen.size > 20 ? seen.size : 0;
-      },
-      { timeout: 60_000 },
-    );
-    expect(await colours.jsonValue()).toBeGreaterThan(20);
+    expect(await heatmapColours(page)).toBeGreaterThan(20);
     const frames = () => page.$eval('[data-testid=ms]', (e) => e.textContent ?? '');
     const first = await frames();
     await page.waitForFunction(

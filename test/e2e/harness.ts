@@ -317,3 +317,20 @@ export async function waitForError(page: Page, timeout = 90_000): Promise<{ name
   const banner = await page.waitForSelector('[data-testid=error]', { timeout });
   return banner!.evaluate((e) => ({ name: e.getAttribute('data-error-name') ?? '', text: e.textContent ?? '' }));
 }
+
+/** Counts distinct colours on the overlay canvas: a real heatmap has many, a blank one few. */
+export async function heatmapColours(page: Page): Promise<number> {
+  const handle = await page.waitForFunction(
+    () => {
+      const c = document.querySelector<HTMLCanvasElement>('[data-testid=overlay-canvas]');
+      const ctx = c?.getContext('2d');
+      if (!c || !ctx || !c.width) return 0;
+      const d = ctx.getImageData(0, 0, c.width, c.height).data;
+      const seen = new Set<number>();
+      for (let i = 0; i < d.length; i += 16) seen.add((d[i]! << 16) | (d[i + 1]! << 8) | d[i + 2]!);
+      return seen.size > 20 ? seen.size : 0;
+    },
+    { timeout: 60_000, polling: 250 },
+  );
+  return (await handle.jsonValue()) as number;
+}

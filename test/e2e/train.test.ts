@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clickDownload, originOf, serveAndLaunch, waitForPredictions } from './harness';
+import { clickDownload, heatmapColours, originOf, serveAndLaunch, waitForPredictions } from './harness';
 
 const SHOTS = '.e2e/screenshots';
 const CLASSES = ['alpha', 'beta'];
@@ -56,23 +56,6 @@ async function setChecked(page: Page, testId: string, on: boolean) {
   const sel = `[data-testid=${testId}]`;
   if ((await page.$eval(sel, (e) => (e as HTMLInputElement).checked)) !== on) await page.click(sel);
   await page.waitForFunction((q, v) => document.querySelector<HTMLInputElement>(q)?.checked === v, {}, sel, on);
-}
-
-/** Counts distinct colours on the overlay canvas: a real heatmap has many, a blank one few. */
-async function heatmapColours(page: Page): Promise<number> {
-  const handle = await page.waitForFunction(
-    () => {
-      const c = document.querySelector<HTMLCanvasElement>('[data-testid=overlay-canvas]');
-      const ctx = c?.getContext('2d');
-      if (!c || !ctx || !c.width) return 0;
-      const d = ctx.getImageData(0, 0, c.width, c.height).data;
-      const seen = new Set<number>();
-      for (let i = 0; i < d.length; i += 16) seen.add((d[i]! << 16) | (d[i + 1]! << 8) | d[i + 2]!);
-      return seen.size > 20 ? seen.size : 0;
-    },
-    { timeout: 60_000, polling: 250 },
-  );
-  return (await handle.jsonValue()) as number;
 }
 
 /** Feature arrays in the worker's cache database. */
