@@ -6,6 +6,7 @@
  */
 import type { AnalyzeOptions, BackendInfo, Grid, ModelInfo } from '../../workers/engine/protocol';
 import type { BridgeOptions, DbEvent, EngineBridge } from './bridge/bridge';
+import { featureEngine } from './bridge/features';
 import { demoBaseUrl } from './bundle';
 import { cameraErrorState } from './camera/errors';
 import type { GrabberOptions, VideoSource } from './camera/grabber';
@@ -63,7 +64,7 @@ export interface ControllerDeps {
   camera: Pick<CameraSession, 'open' | 'stop' | 'stream' | 'hasSeveralCameras'>;
   baseUri: string;
   settings: { get(key: string): string | undefined; set(key: string, value: string): void };
-  /** navigator.storage.persist(), asked when the user starts storing a model (reliability.md row 5). */
+  /** navigator.storage.persist(), asked when the user starts storing a model (less eviction under pressure). */
   persistStorage(): Promise<boolean>;
   fetchBundleBytes(baseUrl: string): Promise<number | undefined>;
   now(): number;
@@ -113,7 +114,7 @@ export class Controller {
     const feature: FeatureContext = {
       store: this.store,
       dispatch: this.dispatch,
-      engine: (fn, timeoutMs) => this.bridge.request(fn, timeoutMs),
+      engine: featureEngine((fn) => this.bridge.request(fn)),
       grabStill: async (size) =>
         this.video && this.state.camera.status === 'live' ? this.deps.grabStill(this.video, size) : undefined,
       now: () => this.deps.now(),
@@ -168,7 +169,7 @@ export class Controller {
     });
   }
 
-  /** Another tab changed the storage schema (reliability.md row 12): only a reload, or closing it, helps. */
+  /** Another tab changed the storage schema: only a reload, or closing it, helps. */
   private dbEvent(event: DbEvent): void {
     if (event.event === 'terminated') return; // the worker reopens the database on its next use
     const name = event.event === 'blocking' ? 'StorageBlockedError' : 'StorageUpgradeBlockedError';

@@ -1,6 +1,7 @@
 /**
- * All UI state in one pure reducer (architecture.md, convention 6). Effects (worker, camera, service
- * worker) live in controller.ts and report here through typed actions; components only read the state.
+ * All UI state in one pure reducer, so every change is a typed action a test can replay. Effects
+ * (worker, camera, service worker) live in controller.ts and report here through typed actions;
+ * components only read the state.
  * Time comes in with the actions (`at`), so the reducer stays pure and testable.
  */
 import type {
@@ -225,6 +226,11 @@ function withoutModel(state: AppState): AppState {
 const isTrainAction = (a: Action): a is TrainAction => a.type.startsWith('train/');
 const isInsightAction = (a: Action): a is InsightAction => a.type.startsWith('insight/');
 
+/** The core actions whose type starts with one of `prefixes` and a slash. */
+type Of<P extends string> = Extract<CoreAction, { type: `${P}/${string}` }>;
+const isOf = <P extends string>(a: Action, ...prefixes: P[]): a is Of<P> =>
+  prefixes.some((p) => a.type.startsWith(`${p}/`));
+
 export function reducer(state: AppState, action: Action): AppState {
   // Feature slices own their actions; the app state only changes identity when the slice did.
   if (isTrainAction(action)) {
@@ -235,10 +241,19 @@ export function reducer(state: AppState, action: Action): AppState {
     const insight = insightReducer(state.insight, action);
     return insight === state.insight ? state : { ...state, insight };
   }
-  switch (action.type) {
-    case 'online':
-      return { ...state, online: action.online };
+  if (isOf(action, 'engine')) return engineReducer(state, action);
+  if (isOf(action, 'library')) return libraryReducer(state, action);
+  if (isOf(action, 'download')) return downloadReducer(state, action);
+  if (isOf(action, 'job')) return jobReducer(state, action);
+  if (isOf(action, 'model')) return modelReducer(state, action);
+  if (isOf(action, 'camera')) return cameraReducer(state, action);
+  if (isOf(action, 'frame', 'live')) return liveReducer(state, action);
+  return shellReducer(state, action);
+}
 
+/** The engine worker: ready, restarting with the model it had, or failed. */
+function engineReducer(state: AppState, action: Of<'engine'>): AppState {
+  switch (action.type) {
     case 'engine/ready':
       return { ...state, engine: { ...state.engine, status: 'ready', backend: action.backend } };
     case 'engine/restarting': {
@@ -256,7 +271,12 @@ export function reducer(state: AppState, action: Action): AppState {
       const next = state.model.status === 'none' ? state : withoutModel(state);
       return { ...next, engine: { ...state.engine, status: 'failed' }, error: action.error };
     }
+  }
+}
 
+/** The stored models and the storage estimate. */
+function libraryReducer(state: AppState, action: Of<'library'>): AppState {
+  switch (action.type) {
     case 'library/listed':
       return { ...state, library: { ...state.library, models: action.models, listed: true } };
     case 'library/storage':
@@ -269,7 +289,12 @@ export function reducer(state: AppState, action: Action): AppState {
       return { ...state, library: { ...state.library, weightsUrl: action.url.trim() || DEFAULT_WEIGHTS_URL } };
     case 'library/served':
       return { ...state, library: { ...state.library, served: action.served, pending: action.pending } };
+  }
+}
 
+/** A model download: running, cancelling, stopped (resumable) or idle. */
+function downloadReducer(state: AppState, action: Of<'download'>): AppState {
+  switch (action.type) {
     case 'download/start':
       if (state.download.status === 'running' || state.download.status === 'cancelling') return state;
       return {
@@ -310,7 +335,12 @@ export function reducer(state: AppState, action: Action): AppState {
       }
       return { ...state, download: stopped, error: action.error };
     }
+  }
+}
 
+/** One library job at a time: verify, import or delete. */
+function jobReducer(state: AppState, action: Of<'job'>): AppState {
+  switch (action.type) {
     case 'job/start':
       if (state.job) return state;
       return {
@@ -346,7 +376,12 @@ export function reducer(state: AppState, action: Action): AppState {
     case 'job/failed':
       if (!state.job) return state;
       return { ...state, job: undefined, ...(isAbort(action.error) ? {} : { error: action.error }) };
+  }
+}
 
+/** The loaded model. */
+function modelReducer(state: AppState, action: Of<'model'>): AppState {
+  switch (action.type) {
     case 'model/loading':
       return {
         ...state,
@@ -361,11 +396,12 @@ export function reducer(state: AppState, action: Action): AppState {
       return { ...state, model: { status: 'ready', id: action.info.id, info: action.info }, view: 'live' };
     case 'model/failed':
       return { ...withoutModel(state), error: action.error };
+  }
+}
 
-    case 'view':
-      if (state.model.status === 'none' && MODEL_VIEWS.includes(action.view)) return state;
-      return { ...state, view: action.view };
-
+/** The camera's state and size. */
+function cameraReducer(state: AppState, action: Of<'camera'>): AppState {
+  switch (action.type) {
     case 'camera/starting':
       return { ...state, camera: { ...state.camera, status: 'starting', facing: action.facing, problem: undefined } };
     case 'camera/live':
@@ -376,7 +412,12 @@ export function reducer(state: AppState, action: Action): AppState {
       return { ...state, camera: { ...state.camera, status: 'error', problem: action.problem } };
     case 'camera/stopped':
       return { ...state, camera: { ...state.camera, status: 'off', width: 0, height: 0 } };
+  }
+}
 
+/** The live view: results, frame times and the user's choices. */
+function liveReducer(state: AppState, action: Of<'frame' | 'live'>): AppState {
+  switch (action.type) {
     case 'frame/result': {
       if (state.model.status !== 'ready') return state; // a late answer for a model that is gone
       const times = [...state.live.times, action.at].slice(-FPS_WINDOW);
@@ -394,6 +435,21 @@ export function reducer(state: AppState, action: Action): AppState {
       return { ...state, live: { ...state.live, paused: action.paused, times: [] } };
     case 'live/snapshot':
       return { ...state, live: { ...state.live, snapshot: { url: action.url, name: action.name } } };
+  }
+}
+
+/** Connectivity, the screen shown, the version update and the error or notice. */
+function shellReducer(
+  state: AppState,
+  action: Exclude<CoreAction, Of<'engine' | 'library' | 'download' | 'job' | 'model' | 'camera' | 'frame' | 'live'>>,
+): AppState {
+  switch (action.type) {
+    case 'online':
+      return { ...state, online: action.online };
+
+    case 'view':
+      if (state.model.status === 'none' && MODEL_VIEWS.includes(action.view)) return state;
+      return { ...state, view: action.view };
 
     case 'update/available':
       return state.update === 'none' ? { ...state, update: 'available' } : state;

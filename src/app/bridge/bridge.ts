@@ -1,7 +1,8 @@
 /**
- * The engine bridge owns the worker's life (architecture.md, convention 4): ONE frame in flight and the
- * newest frame wins (reliability.md row 11), frames and imported weights transferred rather than copied,
- * a restart after a crash or hang (new worker, init, reload the model; row 9), and a clean dispose.
+ * The engine bridge owns the worker's life, so no other module knows about the Worker: ONE frame in flight
+ * and the newest frame wins (the network is slower than the camera, so frames must not queue), frames and
+ * imported weights transferred rather than copied, a restart after a crash or hang (new worker, init,
+ * reload the model), and a clean dispose.
  * Components never touch the Worker; they call this and get callbacks.
  */
 import * as Comlink from 'comlink';
@@ -67,7 +68,7 @@ export interface BridgeOptions {
   onReady?(backend: BackendInfo, model: ModelInfo | undefined, modelError?: unknown): void;
   /** Gave up: too many restarts, or a new worker failed to start. */
   onFailed?(err: unknown): void;
-  /** The worker's storage connection changed (reliability.md row 12). */
+  /** The worker's storage connection changed (another tab upgraded or holds the database). */
   onDbEvent?(event: DbEvent): void;
   /** At most this many restarts within `restartWindowMs` (default 3 in 60 s). */
   maxRestarts?: number;
@@ -222,7 +223,7 @@ export class EngineBridge {
 
   /**
    * Any other engine call (training, insight), crash-safe like the rest: a dead worker rejects it with
-   * WorkerCrashError and restarts. The caller wraps callbacks in Comlink.proxy and transfers big buffers.
+   * WorkerCrashError and restarts. featureEngine (features.ts) builds the features' typed calls on it.
    */
   request<T>(fn: (remote: Comlink.Remote<EngineApi>) => Promise<T>, timeoutMs?: number): Promise<T> {
     return this.call(fn, timeoutMs);

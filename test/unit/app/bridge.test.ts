@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { modelInfo } from '../../helpers/app';
 import { EngineBridge, isCrash, WorkerCrashError, type BridgeOptions } from '../../../src/app/bridge/bridge';
 import type {
   AnalyzeOptions,
@@ -17,19 +18,6 @@ function result(tag: string): AnalyzeResult {
     target: { index: 1, label: tag },
     heatmap: { dims: [14, 14], data: new Float32Array(196).fill(0.5) },
     ms: { preprocess: 1, run: 2, total: 3 },
-  };
-}
-
-function modelInfo(id: string): ModelInfo {
-  return {
-    id,
-    architecture: 'vgg16',
-    source: 'demo',
-    pretrained: false,
-    preprocessing: 'caffe',
-    quantization: 'int8',
-    inputSize: 224,
-    parts: [],
   };
 }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { modelInfo } from '../../helpers/app';
 import { WorkerCrashError } from '../../../src/app/bridge/bridge';
 import type { GrabberOptions } from '../../../src/app/camera/grabber';
 import type { Facing } from '../../../src/app/camera/session';
@@ -18,7 +19,6 @@ import type { ContainerLike, RegistrationLike } from '../../../src/app/sw-update
 import type {
   AnalyzeOptions,
   DownloadRequest,
-  ModelInfo,
   PendingImport,
   ProgressFn,
   ServedModel,
@@ -39,16 +39,7 @@ const stored = (id: string, over: Partial<StoredModel> = {}): StoredModel => ({
   ...over,
 });
 
-const info = (id: string): ModelInfo => ({
-  id,
-  architecture: 'vgg16',
-  source: 'demo',
-  pretrained: false,
-  preprocessing: 'caffe',
-  quantization: 'int8',
-  inputSize: 224,
-  parts: [],
-});
+const info = (id: string) => modelInfo(id);
 
 /** The engine as the controller sees it, scripted per test. */
 class FakeEngine implements EngineLike {

@@ -115,6 +115,8 @@ describe('error table', () => {
     'ShapeError',
     'AttributeError',
     'AbortError',
+    // A host that cannot read ImageBitmaps (Node) given one: a caller's mistake, never the app's.
+    'UnsupportedFrameError',
   ]);
 
   it('gives every user-facing error class of the engine a title of its own', () => {

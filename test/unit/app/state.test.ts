@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { AnalyzeResult, ModelInfo, StoredModel } from '../../../workers/engine/protocol';
+import { modelInfo } from '../../helpers/app';
+import type { AnalyzeResult, StoredModel } from '../../../workers/engine/protocol';
 import { cameraErrorState } from '../../../src/app/camera/errors';
 import {
   pickStartupModel,
@@ -22,16 +23,8 @@ import {
   type AppState,
 } from '../../../src/app/state';
 
-const info = (id: string, pretrained = false): ModelInfo => ({
-  id,
-  architecture: 'vgg16',
-  source: pretrained ? 'keras-h5' : 'demo',
-  pretrained,
-  preprocessing: 'caffe',
-  quantization: 'int8',
-  inputSize: 224,
-  parts: [{ name: 'base', bytes: 100, loaded: true }],
-});
+const info = (id: string, pretrained = false) =>
+  modelInfo(id, { pretrained, parts: [{ name: 'base', bytes: 100, loaded: true }] });
 
 const stored = (id: string, over: Partial<StoredModel> = {}): StoredModel => ({
   id,
@@ -417,7 +410,7 @@ describe('reducer: service-worker update', () => {
     expect(reducer(initialState(), EXAMPLES['update/accept']).update).toBe('none');
   });
 
-  it('is not offered during a download or a job (reliability row 6), and is once they end', () => {
+  it('is not offered during a download or a job, and is once they end', () => {
     let s = run([EXAMPLES['update/available'], EXAMPLES['download/start']]);
     expect(selectShowUpdate(s)).toBe(false);
     s = reducer(s, EXAMPLES['download/done']);
