@@ -9,7 +9,7 @@ import type { ControllerDeps, EngineLike } from './controller';
 import { toAppError } from './errors';
 import { selectBusy } from './selectors';
 import type { Progress, StoredModel } from '../../workers/engine/protocol';
-import { DEMO_MODEL_ID, type DownloadSource } from './state';
+import { DEMO_MODEL_ID, type DownloadSource } from './library/state';
 import type { Store } from './store';
 
 /** The model used last: loaded again at start-up when it is still ready. */

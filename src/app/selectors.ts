@@ -2,7 +2,8 @@
  * Selectors: values the components and the controller derive from the state (state.ts), never stored in it.
  */
 import type { StoredModel } from '../../workers/engine/protocol';
-import { DEMO_MODEL_ID, type AppState } from './state';
+import { DEMO_MODEL_ID } from './library/state';
+import type { AppState } from './state';
 
 /** Results per second over the recent window; 0 until two results arrived. */
 export function selectFps(state: AppState): number {

@@ -9,14 +9,8 @@ import { Header } from '../../../src/app/components/Header';
 import { LiveView, type LiveViewActions } from '../../../src/app/components/LiveView';
 import { ModelScreen, type ModelScreenActions } from '../../../src/app/components/ModelScreen';
 import { Controller, type ControllerDeps, type EngineLike } from '../../../src/app/controller';
-import {
-  DEFAULT_WEIGHTS_URL,
-  DEMO_MODEL_ID,
-  initialState,
-  reducer,
-  type Action,
-  type AppState,
-} from '../../../src/app/state';
+import { DEFAULT_WEIGHTS_URL, DEMO_MODEL_ID } from '../../../src/app/library/state';
+import { initialState, reducer, type Action, type AppState } from '../../../src/app/state';
 import { Store } from '../../../src/app/store';
 import type { AnalyzeResult, BackendInfo, StoredModel } from '../../../workers/engine/protocol';
 

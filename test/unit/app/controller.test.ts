@@ -13,7 +13,8 @@ import {
 } from '../../../src/app/controller';
 import { selectShowUpdate, selectTransferRate } from '../../../src/app/selectors';
 import { WEIGHTS_URL_KEY } from '../../../src/app/library';
-import { DEFAULT_WEIGHTS_URL, DEMO_MODEL_ID, initialState } from '../../../src/app/state';
+import { DEFAULT_WEIGHTS_URL, DEMO_MODEL_ID } from '../../../src/app/library/state';
+import { initialState } from '../../../src/app/state';
 import { Store } from '../../../src/app/store';
 import type { ContainerLike, RegistrationLike } from '../../../src/app/sw-update';
 import type {

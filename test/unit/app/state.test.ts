@@ -12,16 +12,8 @@ import {
   selectReadyModels,
   selectShowUpdate,
 } from '../../../src/app/selectors';
-import {
-  DEFAULT_WEIGHTS_URL,
-  DEMO_MODEL_ID,
-  FPS_WINDOW,
-  initialState,
-  reducer,
-  type Action,
-  type CoreAction,
-  type AppState,
-} from '../../../src/app/state';
+import { DEFAULT_WEIGHTS_URL, DEMO_MODEL_ID, type LibraryAction } from '../../../src/app/library/state';
+import { FPS_WINDOW, initialState, reducer, type Action, type CoreAction, type AppState } from '../../../src/app/state';
 
 const info = (id: string, pretrained = false) =>
   modelInfo(id, { pretrained, parts: [{ name: 'base', bytes: 100, loaded: true }] });
@@ -65,7 +57,8 @@ function live(): AppState {
  * One example of every action. The mapped type makes this fail to compile when an action is added to
  * the union without being listed here, so "every action is tested" stays true.
  */
-const EXAMPLES: { [K in CoreAction['type']]: Extract<CoreAction, { type: K }> } = {
+type AppAction = CoreAction | LibraryAction;
+const EXAMPLES: { [K in AppAction['type']]: Extract<AppAction, { type: K }> } = {
   online: { type: 'online', online: false },
   'engine/ready': { type: 'engine/ready', backend: { device: 'wasm', threads: 1 } },
   'engine/restarting': { type: 'engine/restarting', reason: 'worker error' },

@@ -4,7 +4,7 @@
  */
 import type { PendingImport } from '../../../../workers/engine/protocol';
 import { formatBytes } from '../../format';
-import type { DownloadState, JobState } from '../../state';
+import type { DownloadState, JobState } from '../../library/state';
 import { ProgressBar } from '../ProgressBar';
 import { TransferProgress } from '../TransferProgress';
 

@@ -1,7 +1,7 @@
 /** The ImageNet weights: one button to download and convert them, their source (a setting), and progress. */
 import type { PendingImport } from '../../../../workers/engine/protocol';
 import { formatBytes } from '../../format';
-import type { DownloadState } from '../../state';
+import type { DownloadState } from '../../library/state';
 import { TransferProgress } from '../TransferProgress';
 
 export interface WeightsPanelProps {
