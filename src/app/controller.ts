@@ -5,7 +5,8 @@
  * The Models screen's effects are in library.ts, the training and Inside screens' in train/ and insight/.
  */
 import type { AnalyzeOptions, BackendInfo, Grid, ModelInfo } from '../../workers/engine/protocol';
-import type { BridgeOptions, DbEvent, EngineBridge } from './bridge/bridge';
+import type { BridgeOptions, EngineBridge } from './bridge/bridge';
+import type { DbEvent } from './bridge/lifecycle';
 import { featureEngine } from './bridge/features';
 import { demoBaseUrl } from './bundle';
 import { cameraErrorState } from './camera/errors';

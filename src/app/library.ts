@@ -3,7 +3,7 @@
  * verifying and deleting stored models, loading one and going live. Part of the app's controller
  * (controller.ts), which owns the engine bridge and the camera.
  */
-import { isCrash } from './bridge/bridge';
+import { isCrash } from './bridge/lifecycle';
 import { demoBaseUrl } from './bundle';
 import type { ControllerDeps, EngineLike } from './controller';
 import { toAppError } from './errors';

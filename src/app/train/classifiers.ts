@@ -4,7 +4,7 @@
  * worse than the one in use, export to a file, import from one, delete. Part of the training screen's
  * controller (controller.ts), which owns the dependencies and the first read of the store.
  */
-import { isCrash } from '../bridge/bridge';
+import { isCrash } from '../bridge/lifecycle';
 import type { AppError } from '../errors';
 import type { FeatureContext } from '../feature';
 import type { TrainDeps } from './controller';

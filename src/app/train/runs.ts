@@ -6,7 +6,7 @@
  * dependencies and the first read of the store.
  */
 import type { TrainingRequest, TrainProgress, TrainState } from '../../../workers/engine/protocol';
-import { isCrash } from '../bridge/bridge';
+import { isCrash } from '../bridge/lifecycle';
 import { inputError, type AppError } from '../errors';
 import type { FeatureContext } from '../feature';
 import type { ClassifierShelf, ShelfHost } from './classifiers';

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { modelInfo } from '../../helpers/app';
-import { EngineBridge, isCrash, WorkerCrashError, type BridgeOptions } from '../../../src/app/bridge/bridge';
+import { EngineBridge, type BridgeOptions } from '../../../src/app/bridge/bridge';
+import { isCrash, WorkerCrashError } from '../../../src/app/bridge/lifecycle';
 import type {
   AnalyzeOptions,
   AnalyzeResult,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { modelInfo } from '../../helpers/app';
-import { WorkerCrashError } from '../../../src/app/bridge/bridge';
+import { WorkerCrashError } from '../../../src/app/bridge/lifecycle';
 import type { GrabberOptions } from '../../../src/app/camera/grabber';
 import type { Facing } from '../../../src/app/camera/session';
 import {
