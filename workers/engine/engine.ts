@@ -239,8 +239,8 @@ export class Engine implements EngineApi {
               await host?.(state);
               await onCheckpoint?.(state);
             },
-            // A run that continues from a classifier takes a few epochs, seconds in all: a checkpoint
-            // after its first epoch (0.2–0.5 s for the dense head) would cost more than replaying it.
+            // A run that continues from a classifier takes a few short epochs: a checkpoint after its
+            // first epoch would cost more than replaying it.
             !req.from,
           )
         : undefined;
