@@ -2,7 +2,7 @@
  * The app's effects: the engine bridge, the camera, the frame grabber and the service worker, turned into
  * reducer actions. Components call these methods and read the store; they never touch a Worker or a
  * MediaStream. Every platform object comes in through ControllerDeps, so tests run it in Node with fakes.
- * The Models screen's effects are in library.ts, the training and Inside screens' in train/ and insight/.
+ * The Models screen's effects are in library/, the training and Inside screens' in train/ and insight/.
  */
 import type { AnalyzeOptions, BackendInfo, Grid, ModelInfo } from '../../workers/engine/protocol';
 import type { BridgeOptions, EngineBridge } from './bridge/bridge';
@@ -15,7 +15,7 @@ import type { CameraSession, Facing } from './camera/session';
 import { toAppError } from './errors';
 import type { FeatureContext } from './feature';
 import { InsightController } from './insight/controller';
-import { LAST_MODEL_KEY, LibraryController } from './library';
+import { LAST_MODEL_KEY, LibraryController } from './library/controller';
 import { pickStartupModel, selectBusy } from './selectors';
 import { MODEL_VIEWS, type ClassChoice, type View } from './state';
 import type { Store } from './store';

@@ -12,7 +12,7 @@ import {
   type VideoLike,
 } from '../../../src/app/controller';
 import { selectShowUpdate, selectTransferRate } from '../../../src/app/selectors';
-import { WEIGHTS_URL_KEY } from '../../../src/app/library';
+import { WEIGHTS_URL_KEY } from '../../../src/app/library/controller';
 import { DEFAULT_WEIGHTS_URL, DEMO_MODEL_ID } from '../../../src/app/library/state';
 import { initialState } from '../../../src/app/state';
 import { Store } from '../../../src/app/store';
