@@ -4,7 +4,7 @@
  * MediaStream. Every platform object comes in through ControllerDeps, so tests run it in Node with fakes.
  * The Models screen's effects are in library/, the training and Inside screens' in train/ and insight/.
  */
-import type { AnalyzeOptions, BackendInfo, Grid, ModelInfo } from '../../workers/engine/protocol';
+import type { AnalyzeOptions, BackendInfo, Grid, LibraryApi, ModelInfo } from '../../workers/engine/protocol';
 import type { BridgeOptions, EngineBridge } from './bridge/bridge';
 import type { DbEvent } from './bridge/lifecycle';
 import { featureEngine } from './bridge/features';
@@ -27,24 +27,7 @@ export const MEMORY_SAVER_KEY = 'convlens:memory-saver';
 
 export type EngineLike = Pick<
   EngineBridge,
-  | 'start'
-  | 'idle'
-  | 'submit'
-  | 'loadModel'
-  | 'listModels'
-  | 'storageEstimate'
-  | 'downloadModel'
-  | 'cancelDownload'
-  | 'deleteModel'
-  | 'verifyModel'
-  | 'importWeights'
-  | 'importFromUrl'
-  | 'pendingImports'
-  | 'listServedModels'
-  | 'restartNow'
-  | 'reconfigure'
-  | 'request'
-  | 'dispose'
+  'start' | 'idle' | 'submit' | 'loadModel' | keyof LibraryApi | 'restartNow' | 'reconfigure' | 'request' | 'dispose'
 >;
 
 export type BridgeCallbacks = Pick<

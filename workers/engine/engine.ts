@@ -28,6 +28,7 @@ import type {
   EngineApi,
   FrameInput,
   InitOptions,
+  LibraryApi,
   ModelInfo,
   PartName,
   ProgressFn,
@@ -46,24 +47,10 @@ import type { LiveSessions } from './live';
 import { openModel, releaseModel, type Custom, type Loaded, type ModelSessions, type Runner } from './model';
 import { EXECUTION_PROVIDERS, externalData, liveSessions, ortRuntime, sessionOpener } from './sessions';
 
-/** The model-library half of the API, provided by hosts that keep bundles (the PWA's IndexedDB). */
-export type ModelLibrary = Pick<
-  EngineApi,
-  | 'listModels'
-  | 'storageEstimate'
-  | 'downloadModel'
-  | 'cancelDownload'
-  | 'deleteModel'
-  | 'verifyModel'
-  | 'importWeights'
-  | 'importFromUrl'
-  | 'pendingImports'
-  | 'listServedModels'
->;
-
 export interface EngineHost extends BackendHost {
   store: BundleStore;
-  library?: ModelLibrary;
+  /** The model-library half of the API, from hosts that keep bundles (the PWA's IndexedDB). */
+  library?: LibraryApi;
   /** Turns a host frame (e.g. an ImageBitmap in a worker) into RGBA pixels; without it, frames must be RGBA pixels. */
   toRgba?: (frame: FrameInput) => RgbaFrame;
   /** Where training features are cached (the PWA: IndexedDB); default: in memory. */
@@ -200,7 +187,7 @@ export class Engine implements EngineApi {
     return this.library().listServedModels();
   }
 
-  private library(): ModelLibrary {
+  private library(): LibraryApi {
     if (!this.host.library)
       throw new EngineStateError("this host keeps no model library (use the CLI's `model build` instead)");
     return this.host.library;

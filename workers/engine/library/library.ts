@@ -1,5 +1,5 @@
 /**
- * The model library of the PWA (the `ModelLibrary` half of EngineApi), in the engine worker:
+ * The model library of the PWA (EngineApi's LibraryApi half), in the engine worker:
  * downloads bundles into IndexedDB shard by shard, verifying each before it is stored, resuming from
  * the shards already verified, and writing the `ready` record only once the base is complete
  * (a model is never half-stored or trusted unverified); converts user-supplied Keras/ONNX weights
@@ -14,10 +14,10 @@ import { BundleFormatError } from '../../../src/core/bundle/errors';
 import { sha256Hex } from '../../../src/core/bundle/sha256';
 import { verifyShard } from '../../../src/core/bundle/verify';
 import { VGG16, type VggConfig } from '../../../src/core/vgg16/spec';
-import type { ModelLibrary } from '../engine';
 import { EngineStateError, ModelNotFoundError } from '../errors';
 import type {
   DownloadRequest,
+  LibraryApi,
   PartName,
   PendingImport,
   Progress,
@@ -71,7 +71,7 @@ const isQuotaExceeded = (err: unknown) =>
   typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'QuotaExceededError';
 const sum = (shards: readonly ShardInfo[]) => shards.reduce((n, s) => n + s.bytes, 0);
 
-export class IdbModelLibrary implements ModelLibrary {
+export class IdbModelLibrary implements LibraryApi {
   readonly conn: LibraryConnection;
   /** The BundleStore the engine loads models from (same database). */
   readonly store: IdbBundleStore;
