@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { demoBaseUrl, fetchBundleBytes, manifestBytes } from '../../../src/app/bundle';
+import { submittedValue } from '../../../src/app/components/form';
 import { describeError, isAbort, toAppError } from '../../../src/app/errors';
 import {
   describeBackend,
@@ -69,6 +70,17 @@ describe('format', () => {
     expect(formatMs(undefined)).toBe('– ms');
     expect(formatProb(0.8765)).toBe('88 %');
     expect(formatProb(0.0123)).toBe('1.2 %');
+  });
+});
+
+describe('form', () => {
+  it("submittedValue keeps the page (preventDefault) and reads the named field's value", () => {
+    let prevented = false;
+    const fields: Record<string, { value: string }> = { 'weights-url': { value: 'https://a.test/w' } };
+    const form = { elements: { namedItem: (name: string) => fields[name] ?? null } };
+    const ev = { currentTarget: form, preventDefault: () => (prevented = true) } as unknown as Event;
+    expect(submittedValue(ev, 'weights-url')).toBe('https://a.test/w');
+    expect(prevented).toBe(true);
   });
 });
 
