@@ -1,5 +1,5 @@
 /** What the UI needs to know about a model bundle before the engine downloads it. */
-import { DEMO_MODEL_ID } from './state';
+import { DEMO_MODEL_ID } from './library/state';
 
 /** The demo bundle's folder, next to the app (works from a sub-path). */
 export function demoBaseUrl(baseUri: string): string {

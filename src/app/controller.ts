@@ -2,10 +2,12 @@
  * The app's effects: the engine bridge, the camera, the frame grabber and the service worker, turned into
  * reducer actions. Components call these methods and read the store; they never touch a Worker or a
  * MediaStream. Every platform object comes in through ControllerDeps, so tests run it in Node with fakes.
- * The Models screen's effects are in library.ts, the training and Inside screens' in train/ and insight/.
+ * The Models screen's effects are in library/, the training and Inside screens' in train/ and insight/.
  */
-import type { AnalyzeOptions, BackendInfo, Grid, ModelInfo } from '../../workers/engine/protocol';
-import type { BridgeOptions, DbEvent, EngineBridge } from './bridge/bridge';
+import type { AnalyzeOptions, BackendInfo, Grid, LibraryApi, ModelInfo } from '../../workers/engine/protocol';
+import type { BridgeOptions, EngineBridge } from './bridge/bridge';
+import type { DbEvent } from './bridge/lifecycle';
+import { featureEngine } from './bridge/features';
 import { demoBaseUrl } from './bundle';
 import { cameraErrorState } from './camera/errors';
 import type { GrabberOptions, VideoSource } from './camera/grabber';
@@ -13,7 +15,7 @@ import type { CameraSession, Facing } from './camera/session';
 import { toAppError } from './errors';
 import type { FeatureContext } from './feature';
 import { InsightController } from './insight/controller';
-import { LAST_MODEL_KEY, LibraryController } from './library';
+import { LAST_MODEL_KEY, LibraryController } from './library/controller';
 import { pickStartupModel, selectBusy } from './selectors';
 import { MODEL_VIEWS, type ClassChoice, type View } from './state';
 import type { Store } from './store';
@@ -25,24 +27,7 @@ export const MEMORY_SAVER_KEY = 'convlens:memory-saver';
 
 export type EngineLike = Pick<
   EngineBridge,
-  | 'start'
-  | 'idle'
-  | 'submit'
-  | 'loadModel'
-  | 'listModels'
-  | 'storageEstimate'
-  | 'downloadModel'
-  | 'cancelDownload'
-  | 'deleteModel'
-  | 'verifyModel'
-  | 'importWeights'
-  | 'importFromUrl'
-  | 'pendingImports'
-  | 'listServedModels'
-  | 'restartNow'
-  | 'reconfigure'
-  | 'request'
-  | 'dispose'
+  'start' | 'idle' | 'submit' | 'loadModel' | keyof LibraryApi | 'restartNow' | 'reconfigure' | 'request' | 'dispose'
 >;
 
 export type BridgeCallbacks = Pick<
@@ -63,7 +48,7 @@ export interface ControllerDeps {
   camera: Pick<CameraSession, 'open' | 'stop' | 'stream' | 'hasSeveralCameras'>;
   baseUri: string;
   settings: { get(key: string): string | undefined; set(key: string, value: string): void };
-  /** navigator.storage.persist(), asked when the user starts storing a model (reliability.md row 5). */
+  /** navigator.storage.persist(), asked when the user starts storing a model (less eviction under pressure). */
   persistStorage(): Promise<boolean>;
   fetchBundleBytes(baseUrl: string): Promise<number | undefined>;
   now(): number;
@@ -113,7 +98,7 @@ export class Controller {
     const feature: FeatureContext = {
       store: this.store,
       dispatch: this.dispatch,
-      engine: (fn, timeoutMs) => this.bridge.request(fn, timeoutMs),
+      engine: featureEngine((fn) => this.bridge.request(fn)),
       grabStill: async (size) =>
         this.video && this.state.camera.status === 'live' ? this.deps.grabStill(this.video, size) : undefined,
       now: () => this.deps.now(),
@@ -168,7 +153,7 @@ export class Controller {
     });
   }
 
-  /** Another tab changed the storage schema (reliability.md row 12): only a reload, or closing it, helps. */
+  /** Another tab changed the storage schema: only a reload, or closing it, helps. */
   private dbEvent(event: DbEvent): void {
     if (event.event === 'terminated') return; // the worker reopens the database on its next use
     const name = event.event === 'blocking' ? 'StorageBlockedError' : 'StorageUpgradeBlockedError';

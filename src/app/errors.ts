@@ -1,6 +1,6 @@
 /**
  * Errors as the UI keeps and shows them. Comlink carries an error's `name` and message across the worker
- * boundary but not its class, so everything here keys on `name` (architecture.md, convention 12).
+ * boundary but not its class, so everything here keys on `name`.
  */
 
 /** An error reduced to plain data, so it can live in the reducer's state. */

@@ -33,7 +33,7 @@ export function formatProgress(p: Progress): string {
   return `${amount} (${percent(p.done, p.total)} %)`;
 }
 
-/** The backend in words: device, fallback, threads and why only one (reliability.md row 9). */
+/** The backend in words: device, fallback, threads and why only one (threads need cross-origin isolation). */
 export function describeBackend(backend: BackendInfo, isolated: boolean): string[] {
   const device = backend.device === 'webgpu' ? 'WebGPU' : backend.fallbackReason ? 'WebGPU unavailable: WASM' : 'WASM';
   const threads =

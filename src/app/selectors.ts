@@ -2,7 +2,8 @@
  * Selectors: values the components and the controller derive from the state (state.ts), never stored in it.
  */
 import type { StoredModel } from '../../workers/engine/protocol';
-import { DEMO_MODEL_ID, type AppState } from './state';
+import { DEMO_MODEL_ID } from './library/state';
+import type { AppState } from './state';
 
 /** Results per second over the recent window; 0 until two results arrived. */
 export function selectFps(state: AppState): number {
@@ -12,7 +13,7 @@ export function selectFps(state: AppState): number {
   return span > 0 ? ((t.length - 1) * 1000) / span : 0;
 }
 
-/** Busy with something a version swap would break (reliability.md row 6: never during a download). */
+/** Busy with something a version swap would break (never during a download). */
 export function selectBusy(state: AppState): boolean {
   return state.download.status === 'running' || state.download.status === 'cancelling' || state.job !== undefined;
 }
@@ -35,7 +36,7 @@ export interface StorageNeed {
   fits: boolean;
 }
 
-/** What the demo download still needs against what the browser offers (reliability.md row 1). */
+/** What the demo download still needs against what the browser offers, checked before the first byte is stored. */
 export function selectDemoStorage(state: AppState): StorageNeed {
   const stored = state.library.models.find((m) => m.id === DEMO_MODEL_ID);
   const total =

@@ -1,22 +1,23 @@
 /**
- * All UI state in one pure reducer (architecture.md, convention 6). Effects (worker, camera, service
- * worker) live in controller.ts and report here through typed actions; components only read the state.
+ * All UI state in one pure reducer, so every change is a typed action a test can replay. Effects
+ * (worker, camera, service worker) live in controller.ts and report here through typed actions;
+ * components only read the state.
  * Time comes in with the actions (`at`), so the reducer stays pure and testable.
  */
-import type {
-  AnalyzeResult,
-  BackendInfo,
-  ModelInfo,
-  PendingImport,
-  Progress,
-  ServedModel,
-  StorageEstimate,
-  StoredModel,
-} from '../../workers/engine/protocol';
+import type { AnalyzeResult, BackendInfo, ModelInfo, Progress } from '../../workers/engine/protocol';
 import type { CameraProblem } from './camera/errors';
 import type { Facing } from './camera/session';
-import { isAbort, type AppError } from './errors';
+import type { AppError } from './errors';
 import { initialInsightState, insightReducer, type InsightAction, type InsightUiState } from './insight/state';
+import {
+  initialLibraryState,
+  isLibraryAction,
+  libraryReducer,
+  type DownloadState,
+  type JobState,
+  type LibraryAction,
+  type LibraryState,
+} from './library/state';
 import { initialTrainState, trainReducer, type TrainAction, type TrainUiState } from './train/state';
 
 export type View = 'models' | 'live' | 'train' | 'inside';
@@ -24,12 +25,6 @@ export type View = 'models' | 'live' | 'train' | 'inside';
 export const MODEL_VIEWS: readonly View[] = ['live', 'train', 'inside'];
 /** The class the heatmap explains: a fixed class index, or whatever is top-1 in each frame. */
 export type ClassChoice = number | 'auto';
-export type JobKind = 'verify' | 'import' | 'delete';
-
-/** The one model the app offers for download; its bundle sits next to the app. */
-export const DEMO_MODEL_ID = 'vgg16-demo';
-/** Published VGG16 ImageNet weights (torchvision's, as timm publishes them), served with CORS and Range. */
-export const DEFAULT_WEIGHTS_URL = 'https://huggingface.co/timm/vgg16.tv_in1k/resolve/main/model.safetensors';
 
 export interface EngineState {
   status: 'starting' | 'ready' | 'restarting' | 'failed';
@@ -39,47 +34,6 @@ export interface EngineState {
   restarts: number;
   /** Why the last restart happened. */
   reason?: string;
-}
-
-export interface LibraryState {
-  models: StoredModel[];
-  /** listModels has answered at least once. */
-  listed: boolean;
-  storage?: StorageEstimate;
-  /** Bytes of the demo bundle, from its manifest (before any download). */
-  demoBytes?: number;
-  /** The model whose Delete waits for a second press. */
-  confirmDelete?: string;
-  /** Where "Get ImageNet weights" downloads from (a setting: a mirror may replace it). */
-  weightsUrl: string;
-  /** Bundles the app's server publishes (models/index.json). */
-  served: ServedModel[];
-  /** Imports from a URL that stopped before the end and can resume. */
-  pending: PendingImport[];
-}
-
-/** What a download fetches: the demo bundle, the ImageNet weights, any URL, or a bundle the server lists. */
-export type DownloadSource = 'demo' | 'imagenet' | 'url' | 'served';
-
-export type DownloadState =
-  | { status: 'idle' }
-  | {
-      status: 'running' | 'cancelling' | 'stopped';
-      /** The model id (demo, served) or the URL (imports). */
-      id: string;
-      /** Absent: the demo. */
-      source?: DownloadSource;
-      progress?: Progress;
-      /** The first progress of this run and the time of the latest (ms): the rate and time left. */
-      since?: { at: number; done: number };
-      at?: number;
-    };
-
-export interface JobState {
-  kind: JobKind;
-  /** A model id, or the imported file's name. */
-  target: string;
-  progress?: Progress;
 }
 
 export type ModelState =
@@ -113,6 +67,7 @@ export interface AppState {
   view: View;
   online: boolean;
   engine: EngineState;
+  /** The Models screen's slices (src/app/library/state.ts). */
   library: LibraryState;
   download: DownloadState;
   job?: JobState;
@@ -135,21 +90,6 @@ export type CoreAction =
   | { type: 'engine/ready'; backend: BackendInfo }
   | { type: 'engine/restarting'; reason: string }
   | { type: 'engine/failed'; error: AppError }
-  | { type: 'library/listed'; models: StoredModel[] }
-  | { type: 'library/storage'; estimate: StorageEstimate }
-  | { type: 'library/demo-size'; bytes: number }
-  | { type: 'library/confirm-delete'; id?: string }
-  | { type: 'library/weights-url'; url: string }
-  | { type: 'library/served'; served: ServedModel[]; pending: PendingImport[] }
-  | { type: 'download/start'; id: string; source?: DownloadSource }
-  | { type: 'download/progress'; progress: Progress; at?: number }
-  | { type: 'download/cancel' }
-  | { type: 'download/done'; model: StoredModel }
-  | { type: 'download/failed'; error: AppError }
-  | { type: 'job/start'; kind: JobKind; target: string }
-  | { type: 'job/progress'; progress: Progress }
-  | { type: 'job/done'; model?: StoredModel; removed?: string }
-  | { type: 'job/failed'; error: AppError }
   | { type: 'model/loading'; id: string }
   | { type: 'model/progress'; progress: Progress }
   | { type: 'model/ready'; info: ModelInfo }
@@ -172,7 +112,7 @@ export type CoreAction =
   | { type: 'error/raise'; error: AppError }
   | { type: 'error/dismiss' };
 
-export type Action = CoreAction | TrainAction | InsightAction;
+export type Action = CoreAction | LibraryAction | TrainAction | InsightAction;
 
 /** How many result times the frame rate averages over. */
 export const FPS_WINDOW = 8;
@@ -182,7 +122,7 @@ export function initialState(options: { online?: boolean; isolated?: boolean } =
     view: 'models',
     online: options.online ?? true,
     engine: { status: 'starting', isolated: options.isolated ?? false, restarts: 0 },
-    library: { models: [], listed: false, weightsUrl: DEFAULT_WEIGHTS_URL, served: [], pending: [] },
+    library: initialLibraryState(),
     download: { status: 'idle' },
     model: { status: 'none' },
     camera: { status: 'off', facing: 'environment', canSwitch: false, width: 0, height: 0 },
@@ -191,21 +131,6 @@ export function initialState(options: { online?: boolean; isolated?: boolean } =
     insight: initialInsightState(),
     update: 'none',
   };
-}
-
-/** Byte progress with a time: the first sample of a run (or of a phase) anchors the rate. */
-function rateSample(
-  d: Extract<DownloadState, { id: string }>,
-  a: { progress: Progress; at?: number },
-): Partial<Extract<DownloadState, { id: string }>> {
-  if (a.at === undefined || a.progress.unit !== 'bytes') return {};
-  const fresh = !d.since || d.progress?.phase !== a.progress.phase || a.progress.done < d.since.done;
-  return { since: fresh ? { at: a.at, done: a.progress.done } : d.since, at: a.at };
-}
-
-function upsert(models: StoredModel[], model: StoredModel): StoredModel[] {
-  const i = models.findIndex((m) => m.id === model.id);
-  return i < 0 ? [...models, model] : models.map((m, k) => (k === i ? model : m));
 }
 
 function clamp01(x: number): number {
@@ -225,6 +150,11 @@ function withoutModel(state: AppState): AppState {
 const isTrainAction = (a: Action): a is TrainAction => a.type.startsWith('train/');
 const isInsightAction = (a: Action): a is InsightAction => a.type.startsWith('insight/');
 
+/** The core actions whose type starts with one of `prefixes` and a slash. */
+type Of<P extends string> = Extract<CoreAction, { type: `${P}/${string}` }>;
+const isOf = <P extends string>(a: Action, ...prefixes: P[]): a is Of<P> =>
+  prefixes.some((p) => a.type.startsWith(`${p}/`));
+
 export function reducer(state: AppState, action: Action): AppState {
   // Feature slices own their actions; the app state only changes identity when the slice did.
   if (isTrainAction(action)) {
@@ -235,10 +165,24 @@ export function reducer(state: AppState, action: Action): AppState {
     const insight = insightReducer(state.insight, action);
     return insight === state.insight ? state : { ...state, insight };
   }
-  switch (action.type) {
-    case 'online':
-      return { ...state, online: action.online };
+  if (isOf(action, 'engine')) return engineReducer(state, action);
+  if (isLibraryAction(action)) {
+    const next = libraryReducer(state, action);
+    // Deleting the loaded model unloads it.
+    const removed = next !== state && action.type === 'job/done' ? action.removed : undefined;
+    return removed !== undefined && state.model.status !== 'none' && state.model.id === removed
+      ? withoutModel(next)
+      : next;
+  }
+  if (isOf(action, 'model')) return modelReducer(state, action);
+  if (isOf(action, 'camera')) return cameraReducer(state, action);
+  if (isOf(action, 'frame', 'live')) return liveReducer(state, action);
+  return shellReducer(state, action);
+}
 
+/** The engine worker: ready, restarting with the model it had, or failed. */
+function engineReducer(state: AppState, action: Of<'engine'>): AppState {
+  switch (action.type) {
     case 'engine/ready':
       return { ...state, engine: { ...state.engine, status: 'ready', backend: action.backend } };
     case 'engine/restarting': {
@@ -256,97 +200,12 @@ export function reducer(state: AppState, action: Action): AppState {
       const next = state.model.status === 'none' ? state : withoutModel(state);
       return { ...next, engine: { ...state.engine, status: 'failed' }, error: action.error };
     }
+  }
+}
 
-    case 'library/listed':
-      return { ...state, library: { ...state.library, models: action.models, listed: true } };
-    case 'library/storage':
-      return { ...state, library: { ...state.library, storage: action.estimate } };
-    case 'library/demo-size':
-      return { ...state, library: { ...state.library, demoBytes: action.bytes } };
-    case 'library/confirm-delete':
-      return { ...state, library: { ...state.library, confirmDelete: action.id } };
-    case 'library/weights-url':
-      return { ...state, library: { ...state.library, weightsUrl: action.url.trim() || DEFAULT_WEIGHTS_URL } };
-    case 'library/served':
-      return { ...state, library: { ...state.library, served: action.served, pending: action.pending } };
-
-    case 'download/start':
-      if (state.download.status === 'running' || state.download.status === 'cancelling') return state;
-      return {
-        ...state,
-        error: undefined,
-        download: {
-          status: 'running',
-          id: action.id,
-          ...(action.source && action.source !== 'demo' ? { source: action.source } : {}),
-          // Resuming keeps the last progress so the bar does not jump back to zero.
-          ...(state.download.status === 'stopped' && state.download.id === action.id && state.download.progress
-            ? { progress: state.download.progress }
-            : {}),
-        },
-      };
-    case 'download/progress':
-      if (state.download.status !== 'running' && state.download.status !== 'cancelling') return state;
-      return {
-        ...state,
-        download: { ...state.download, progress: action.progress, ...rateSample(state.download, action) },
-      };
-    case 'download/cancel':
-      if (state.download.status !== 'running') return state;
-      return { ...state, download: { ...state.download, status: 'cancelling' } };
-    case 'download/done':
-      return {
-        ...state,
-        download: { status: 'idle' },
-        library: { ...state.library, models: upsert(state.library.models, action.model) },
-        notice: action.model.ready ? `${action.model.id} downloaded and verified` : `${action.model.id} downloaded`,
-      };
-    case 'download/failed': {
-      if (state.download.status === 'idle') return state;
-      const stopped: DownloadState = { ...state.download, status: 'stopped' };
-      // Cancelling is not failing: the verified shards stay for a resume.
-      if (isAbort(action.error) || state.download.status === 'cancelling') {
-        return { ...state, download: stopped, notice: 'Download paused; verified parts are kept' };
-      }
-      return { ...state, download: stopped, error: action.error };
-    }
-
-    case 'job/start':
-      if (state.job) return state;
-      return {
-        ...state,
-        job: { kind: action.kind, target: action.target },
-        error: undefined,
-        library: { ...state.library, confirmDelete: undefined },
-      };
-    case 'job/progress':
-      if (!state.job) return state;
-      return { ...state, job: { ...state.job, progress: action.progress } };
-    case 'job/done': {
-      if (!state.job) return state;
-      const { kind, target } = state.job;
-      let next: AppState = { ...state, job: undefined };
-      if (action.model)
-        next = { ...next, library: { ...next.library, models: upsert(next.library.models, action.model) } };
-      if (action.removed !== undefined) {
-        const removed = action.removed;
-        next = { ...next, library: { ...next.library, models: next.library.models.filter((m) => m.id !== removed) } };
-        if (state.model.status !== 'none' && state.model.id === removed) next = withoutModel(next);
-      }
-      const notice =
-        kind === 'delete'
-          ? `${target} deleted`
-          : kind === 'import'
-            ? `${action.model?.id ?? target} imported`
-            : action.model?.ready === false
-              ? `${target}: some parts need downloading again`
-              : `${target} verified: every shard matches its checksum`;
-      return { ...next, notice };
-    }
-    case 'job/failed':
-      if (!state.job) return state;
-      return { ...state, job: undefined, ...(isAbort(action.error) ? {} : { error: action.error }) };
-
+/** The loaded model. */
+function modelReducer(state: AppState, action: Of<'model'>): AppState {
+  switch (action.type) {
     case 'model/loading':
       return {
         ...state,
@@ -361,11 +220,12 @@ export function reducer(state: AppState, action: Action): AppState {
       return { ...state, model: { status: 'ready', id: action.info.id, info: action.info }, view: 'live' };
     case 'model/failed':
       return { ...withoutModel(state), error: action.error };
+  }
+}
 
-    case 'view':
-      if (state.model.status === 'none' && MODEL_VIEWS.includes(action.view)) return state;
-      return { ...state, view: action.view };
-
+/** The camera's state and size. */
+function cameraReducer(state: AppState, action: Of<'camera'>): AppState {
+  switch (action.type) {
     case 'camera/starting':
       return { ...state, camera: { ...state.camera, status: 'starting', facing: action.facing, problem: undefined } };
     case 'camera/live':
@@ -376,7 +236,12 @@ export function reducer(state: AppState, action: Action): AppState {
       return { ...state, camera: { ...state.camera, status: 'error', problem: action.problem } };
     case 'camera/stopped':
       return { ...state, camera: { ...state.camera, status: 'off', width: 0, height: 0 } };
+  }
+}
 
+/** The live view: results, frame times and the user's choices. */
+function liveReducer(state: AppState, action: Of<'frame' | 'live'>): AppState {
+  switch (action.type) {
     case 'frame/result': {
       if (state.model.status !== 'ready') return state; // a late answer for a model that is gone
       const times = [...state.live.times, action.at].slice(-FPS_WINDOW);
@@ -394,6 +259,21 @@ export function reducer(state: AppState, action: Action): AppState {
       return { ...state, live: { ...state.live, paused: action.paused, times: [] } };
     case 'live/snapshot':
       return { ...state, live: { ...state.live, snapshot: { url: action.url, name: action.name } } };
+  }
+}
+
+/** Connectivity, the screen shown, the version update and the error or notice. */
+function shellReducer(
+  state: AppState,
+  action: Exclude<CoreAction, Of<'engine' | 'model' | 'camera' | 'frame' | 'live'>>,
+): AppState {
+  switch (action.type) {
+    case 'online':
+      return { ...state, online: action.online };
+
+    case 'view':
+      if (state.model.status === 'none' && MODEL_VIEWS.includes(action.view)) return state;
+      return { ...state, view: action.view };
 
     case 'update/available':
       return state.update === 'none' ? { ...state, update: 'available' } : state;

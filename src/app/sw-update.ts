@@ -1,5 +1,5 @@
 /**
- * Service-worker updates without mixing versions (reliability.md row 6, workbox #2474): a new version
+ * Service-worker updates without mixing versions (workbox #2474): a new version
  * waits until the user accepts; then it is told to skip waiting and the page reloads once it controls.
  */
 

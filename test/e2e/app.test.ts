@@ -1,25 +1,24 @@
 /**
  * The PWA in Chromium, served under a sub-path: installable, controlled by its service worker,
  * cross-origin isolated (WASM threads), the demo model downloaded and running on the fake camera,
- * then offline — a reload and a cold start with the server stopped (reliability rows 7, 8, 14) — and
- * a new version that waits for the user (row 6). Another origin never sees a request; the CSP is
+ * then offline — a reload and a cold start with the server stopped — and
+ * a new version that waits for the user. Another origin never sees a request; the CSP is
  * never violated.
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   clickDownload,
+  heatmapColours,
   launch,
   originOf,
   readLibraryDb,
   respondWith,
-  startServer,
+  serveAndLaunch,
   waitForController,
   waitForPredictions,
-  type Session,
-  type TestServer,
 } from './harness';
 import { BASE, DIST, MODEL_ID } from './paths';
 import { ORT_BUILDS } from '../../workers/engine/runtime';
@@ -28,23 +27,16 @@ import { ORT_BUILDS } from '../../workers/engine/runtime';
 const SHOTS = '.e2e/screenshots';
 
 describe('the app on a host that sends COOP/COEP', () => {
-  let server: TestServer;
-  let session: Session;
+  const env = serveAndLaunch();
   let page: Page;
   let origin: string;
 
   beforeAll(async () => {
-    server = await startServer();
-    origin = originOf(server.url);
-    session = await launch();
-  });
-  afterAll(async () => {
-    await session?.close();
-    await server?.close();
+    origin = originOf(env.server.url);
   });
 
   it('is installable, controlled by its service worker, and cross-origin isolated with WASM threads', async () => {
-    page = await session.open(server.url);
+    page = await env.session.open(env.server.url);
     await waitForController(page);
     const cdp = await page.createCDPSession();
     const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
@@ -67,7 +59,7 @@ describe('the app on a host that sends COOP/COEP', () => {
       },
     );
     expect(Number(await backend.jsonValue())).toBe(state.threads);
-    session.assertClean(origin);
+    env.session.assertClean(origin);
   });
 
   it('downloads the demo model, verifies it, and runs it live on the fake camera', async () => {
@@ -80,31 +72,18 @@ describe('the app on a host that sends COOP/COEP', () => {
     const db = await readLibraryDb(page);
     expect(db.ready).toEqual([MODEL_ID]);
     expect(db.shards).toHaveLength(5);
-    for (const f of db.shards) expect(server.count(`/${f}`)).toBe(1);
+    for (const f of db.shards) expect(env.server.count(`/${f}`)).toBe(1);
     // On WASM the engine loads onnxruntime-web's WASM-only build, never JSEP's twice larger one.
-    const runtime = session.workerRequests.filter((u) => u.includes('/ort/'));
+    const runtime = env.session.workerRequests.filter((u) => u.includes('/ort/'));
     expect(runtime).toContain(`${origin}${BASE}ort/${ORT_BUILDS.wasm.wasm}`);
     expect(runtime).toContain(`${origin}${BASE}ort/${ORT_BUILDS.wasm.module}`);
     expect(runtime.filter((u) => u.includes('jsep'))).toEqual([]);
-    session.assertClean(origin);
+    env.session.assertClean(origin);
   });
 
   it('draws a non-trivial heatmap over the video, advances the frame counter, and saves screenshots', async () => {
     await waitForPredictions(page);
-    // The overlay holds the jet-coloured map: a real heatmap has many colours, a blank one has one.
-    const colours = await page.waitForFunction(
-      () => {
-        const c = document.querySelector<HTMLCanvasElement>('[data-testid=overlay-canvas]');
-        const ctx = c?.getContext('2d');
-        if (!c || !ctx || !c.width) return 0;
-        const d = ctx.getImageData(0, 0, c.width, c.height).data;
-        const seen = new Set<number>();
-        for (let i = 0; i < d.length; i += 16) seen.add((d[i]! << 16) | (d[i + 1]! << 8) | d[i + 2]!);
-        return seen.size > 20 ? seen.size : 0;
-      },
-      { timeout: 60_000 },
-    );
-    expect(await colours.jsonValue()).toBeGreaterThan(20);
+    expect(await heatmapColours(page)).toBeGreaterThan(20);
     const frames = () => page.$eval('[data-testid=ms]', (e) => e.textContent ?? '');
     const first = await frames();
     await page.waitForFunction(
@@ -120,7 +99,7 @@ describe('the app on a host that sends COOP/COEP', () => {
     await page.screenshot({ path: join(SHOTS, 'model-manager.png') });
     const live = await page.waitForSelector('xpath/.//nav/button[normalize-space()="Live"]');
     await live!.click();
-    session.assertClean(origin);
+    env.session.assertClean(origin);
   });
 
   it('turns the memory saver on and off: the engine restarts with it, remembers it, and the live view runs on', async () => {
@@ -138,7 +117,7 @@ describe('the app on a host that sends COOP/COEP', () => {
     };
     await toggle(true);
     await toggle(false);
-    session.assertClean(origin);
+    env.session.assertClean(origin);
   });
 
   it.each([
@@ -147,11 +126,11 @@ describe('the app on a host that sends COOP/COEP', () => {
     ['NotReadableError', 'busy'],
     ['OverconstrainedError', 'overconstrained'],
   ])('shows its own state when the camera fails with %s', async (name, kind) => {
-    const p = await session.open('about:blank');
+    const p = await env.session.open('about:blank');
     await p.evaluateOnNewDocument((n: string) => {
       navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('stubbed', n));
     }, name);
-    await p.goto(server.url, { waitUntil: 'load' });
+    await p.goto(env.server.url, { waitUntil: 'load' });
     const el = await p.waitForSelector(`[data-testid=camera-error][data-kind=${kind}]`, { timeout: 90_000 });
     expect(await el!.evaluate((e) => e.textContent?.length ?? 0)).toBeGreaterThan(10);
     if (kind === 'denied') await p.screenshot({ path: join(SHOTS, 'camera-denied.png') });
@@ -161,7 +140,7 @@ describe('the app on a host that sends COOP/COEP', () => {
   it('keeps a new version waiting until the user accepts it, then reloads into it', async () => {
     // "Deploy" a new service worker: same app, different bytes.
     const sw = `${await readFile(join(DIST, 'sw.js'), 'utf8')}\n// next version\n`;
-    server.fault = respondWith(`${BASE}sw.js`, sw, {
+    env.server.fault = respondWith(`${BASE}sw.js`, sw, {
       'Content-Type': 'text/javascript; charset=utf-8',
       'Cache-Control': 'no-cache',
     });
@@ -179,8 +158,8 @@ describe('the app on a host that sends COOP/COEP', () => {
       await page.evaluate(() => navigator.serviceWorker.getRegistration().then((r) => r?.waiting ?? null)),
     ).toBeNull();
     await waitForPredictions(page);
-    server.fault = undefined;
-    session.assertClean(origin);
+    env.server.fault = undefined;
+    env.session.assertClean(origin);
   });
 
   it('works offline: a reload, then a cold start of the browser, with the server stopped', async () => {
@@ -194,18 +173,18 @@ describe('the app on a host that sends COOP/COEP', () => {
     expect(cached.some((u) => u.includes('/ort/ort-wasm-simd-threaded.jsep.wasm'))).toBe(true);
     expect(cached.filter((u) => u.includes('/models/'))).toEqual([]);
 
-    await server.close();
+    await env.server.close();
     await page.reload({ waitUntil: 'load' });
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
     await waitForPredictions(page);
     // Any URL inside the scope gets the app shell (e.g. a launch URL with a query).
     await page.goto(`${origin}${BASE}?source=homescreen`, { waitUntil: 'load' });
     await waitForPredictions(page);
-    session.assertClean(origin);
+    env.session.assertClean(origin);
 
     // Cold start: a new browser process on the same profile, nothing listening on the port.
-    await session.close(true);
-    const again = await launch({ userDataDir: session.userDataDir });
+    await env.session.close(true);
+    const again = await launch({ userDataDir: env.session.userDataDir });
     try {
       const cold = await again.open(`${origin}${BASE}`);
       expect(await cold.evaluate(() => crossOriginIsolated)).toBe(true);
@@ -218,26 +197,16 @@ describe('the app on a host that sends COOP/COEP', () => {
 });
 
 describe('the app on a static host that cannot set headers', () => {
-  let server: TestServer;
-  let session: Session;
-
-  beforeAll(async () => {
-    server = await startServer({ isolation: false });
-    session = await launch();
-  });
-  afterAll(async () => {
-    await session?.close();
-    await server?.close();
-  });
+  const env = serveAndLaunch({ isolation: false });
 
   it('runs on one thread before isolation, then becomes isolated once its service worker adds COOP/COEP', async () => {
-    const page = await session.open(server.url);
+    const page = await env.session.open(env.server.url);
     const first = await page.evaluate(() => ({
       isolated: crossOriginIsolated,
       controlled: !!navigator.serviceWorker.controller,
     }));
     expect(first).toEqual({ isolated: false, controlled: false });
-    // Without isolation there is no SharedArrayBuffer: one WASM thread, and it still works (row 9).
+    // Without isolation there is no SharedArrayBuffer: one WASM thread, and it still works.
     await clickDownload(page);
     await waitForPredictions(page);
     expect(await page.$eval('[data-testid=backend]', (e) => e.textContent)).toMatch(/\b1 thread\b/);
@@ -253,6 +222,6 @@ describe('the app on a static host that cannot set headers', () => {
       threads,
     );
     await waitForPredictions(page);
-    session.assertClean(originOf(server.url));
+    env.session.assertClean(originOf(env.server.url));
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The build's offline guarantees (reliability rows 7 and 8), read from the e2e build and from a
+ * The build's offline guarantees, read from the e2e build and from a
  * small compilation: the service worker precaches the shell, every chunk and the self-hosted ORT
  * runtime, never a model; nothing points at a CDN; and a file too big for the precache fails the
  * build instead of being silently left out (workbox #2790).

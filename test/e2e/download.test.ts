@@ -1,5 +1,5 @@
 /**
- * The demo download through the real UI against a server that misbehaves (reliability rows 1, 3, 4):
+ * The demo download through the real UI against a server that misbehaves:
  * every bad answer gives a clear, named error on screen and leaves no `ready` record; too little quota
  * stops the download before a byte is stored; a download killed with its page resumes from the
  * verified shards. Each test gets a fresh browser profile.

@@ -4,36 +4,24 @@
  * then again from storage after a reload with the server stopped; then a soak of live frames with the
  * renderer's memory watched.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   clickDownload,
-  launch,
   originOf,
   readLibraryDb,
-  startServer,
+  serveAndLaunch,
   waitForController,
   waitForPredictions,
-  type Session,
-  type TestServer,
 } from './harness';
 import { FULL_MODELS, MODEL_ID } from './paths';
 import { renderers, residentByMapping, sharedMemoryMb } from '../helpers/proc';
 
 describe('the full-size demo model', () => {
-  let server: TestServer;
-  let session: Session;
-  beforeAll(async () => {
-    server = await startServer({ models: FULL_MODELS });
-    session = await launch();
-  });
-  afterAll(async () => {
-    await session?.close();
-    await server?.close();
-  });
+  const env = serveAndLaunch({ models: FULL_MODELS });
 
   it('downloads 138 MB in 32 MB shards, runs live, and runs again offline from IndexedDB', async () => {
-    const origin = originOf(server.url);
-    const page = await session.open(server.url);
+    const origin = originOf(env.server.url);
+    const page = await env.session.open(env.server.url);
     await waitForController(page);
     await clickDownload(page);
     await waitForPredictions(page, 300_000);
@@ -50,14 +38,14 @@ describe('the full-size demo model', () => {
     const { usage } = await page.evaluate(() => navigator.storage.estimate());
     expect(usage).toBeGreaterThan(138e6);
 
-    await server.close();
+    await env.server.close();
     await page.reload({ waitUntil: 'load' });
     await waitForPredictions(page, 300_000);
-    session.assertClean(origin);
+    env.session.assertClean(origin);
   });
 
   /**
-   * Reliability row 11: the full network (~0.3–1 s a frame here) is far slower than the 30 fps camera.
+   * The full network is far slower than the 30 fps camera.
    * The grabber only grabs when the engine is idle and the bridge keeps one frame in flight, so nothing
    * may pile up over minutes: not bitmaps, not transferred heatmaps, not onnxruntime's arenas.
    * SOAK_SECONDS (default 120; 600 for the 10-minute soak) of live frames with the renderer's resident
@@ -66,9 +54,9 @@ describe('the full-size demo model', () => {
    */
   it('keeps its memory flat while the camera outpaces the network', async () => {
     const seconds = Number(process.env.SOAK_SECONDS ?? 120);
-    const page = (await session.browser.pages()).find((p) => p.url().startsWith(server.url))!;
+    const page = (await env.session.browser.pages()).find((p) => p.url().startsWith(env.server.url))!;
     await waitForPredictions(page, 300_000);
-    const root = session.browser.process()!.pid!;
+    const root = env.session.browser.process()!.pid!;
     // Count live results: the timing line changes with every frame the engine answers.
     await page.evaluate(() => {
       const w = window as unknown as { results: number };

@@ -2,13 +2,15 @@
  * The e2e harness: a test server over the e2e build, and headless Chromium (puppeteer-core, Debian's
  * Chromium) with a fake camera playing fixture photos and a fresh profile per launch. Every page and
  * worker is watched: a request to any other origin, or any Content-Security-Policy violation, is
- * recorded and fails the test in `assertClean()` (reliability rows 8 and 14).
+ * recorded and fails the test in `assertClean()`: the app works offline and leaks nothing to other
+ * origins. `serveAndLaunch` gives a describe block both, started and closed around its tests.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer, { type Browser, type CDPSession, type Page, type Target } from 'puppeteer-core';
+import { afterAll, beforeAll } from 'vitest';
 import { serve, type ServeHandle, type ServeOptions } from '../../src/cli/serve';
 import { BASE, DIST, MODEL_ID, MODELS, Y4M } from './paths';
 
@@ -226,6 +228,23 @@ export async function launch(options: LaunchOptions = {}): Promise<Session> {
 // ---------------------------------------------------------------- page helpers
 
 /** The origin of a server URL (`http://127.0.0.1:port`). */
+/** A test server and a browser for the enclosing describe block (or file): started before its tests, closed after. */
+export function serveAndLaunch(
+  server: Partial<ServeOptions> = {},
+  browser: LaunchOptions = {},
+): { readonly server: TestServer; readonly session: Session } {
+  const env = {} as { server: TestServer; session: Session };
+  beforeAll(async () => {
+    env.server = await startServer(server);
+    env.session = await launch(browser);
+  });
+  afterAll(async () => {
+    await env.session?.close();
+    await env.server?.close();
+  });
+  return env;
+}
+
 export const originOf = (url: string) => new URL(url).origin;
 
 /** Waits until the page's service worker is active and controls the page. */
@@ -306,4 +325,21 @@ export async function waitForPredictions(page: Page, timeout = 120_000): Promise
 export async function waitForError(page: Page, timeout = 90_000): Promise<{ name: string; text: string }> {
   const banner = await page.waitForSelector('[data-testid=error]', { timeout });
   return banner!.evaluate((e) => ({ name: e.getAttribute('data-error-name') ?? '', text: e.textContent ?? '' }));
+}
+
+/** Counts distinct colours on the overlay canvas: a real heatmap has many, a blank one few. */
+export async function heatmapColours(page: Page): Promise<number> {
+  const handle = await page.waitForFunction(
+    () => {
+      const c = document.querySelector<HTMLCanvasElement>('[data-testid=overlay-canvas]');
+      const ctx = c?.getContext('2d');
+      if (!c || !ctx || !c.width) return 0;
+      const d = ctx.getImageData(0, 0, c.width, c.height).data;
+      const seen = new Set<number>();
+      for (let i = 0; i < d.length; i += 16) seen.add((d[i]! << 16) | (d[i + 1]! << 8) | d[i + 2]!);
+      return seen.size > 20 ? seen.size : 0;
+    },
+    { timeout: 60_000, polling: 250 },
+  );
+  return (await handle.jsonValue()) as number;
 }

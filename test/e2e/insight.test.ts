@@ -7,16 +7,8 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  clickDownload,
-  launch,
-  originOf,
-  startServer,
-  waitForPredictions,
-  type Session,
-  type TestServer,
-} from './harness';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { clickDownload, originOf, serveAndLaunch, waitForPredictions } from './harness';
 
 const SHOTS = '.e2e/screenshots';
 
@@ -50,24 +42,17 @@ async function setNumber(page: Page, testId: string, value: number): Promise<voi
 const text = (page: Page, testId: string) => page.$eval(`[data-testid=${testId}]`, (e) => e.textContent ?? '');
 
 describe('the Inside screen', () => {
-  let server: TestServer;
-  let session: Session;
+  const env = serveAndLaunch();
   let page: Page;
   let origin: string;
 
   beforeAll(async () => {
-    server = await startServer();
-    origin = originOf(server.url);
-    session = await launch();
-    page = await session.open(server.url);
+    origin = originOf(env.server.url);
+    page = await env.session.open(env.server.url);
     await page.waitForSelector('[data-testid=download-demo]', { timeout: 90_000 });
     await clickDownload(page);
     await waitForPredictions(page);
     await mkdir(SHOTS, { recursive: true });
-  });
-  afterAll(async () => {
-    await session?.close();
-    await server?.close();
   });
 
   it('the explorer renders a grid of channel maps for a fake-camera frame, and follows the frame', async () => {
@@ -107,7 +92,7 @@ describe('the Inside screen', () => {
     );
     await page.click('[data-testid=explorer-follow]');
     await page.screenshot({ path: join(SHOTS, 'inside-explorer.png'), fullPage: true });
-    session.assertClean(origin);
+    env.session.assertClean(origin);
   });
 
   it('the filter gallery renders N tiles with progress, then from the cache after a reload', async () => {
@@ -172,7 +157,7 @@ describe('the Inside screen', () => {
     expect(fields).toEqual(['block1_conv2', '4', '8']);
     const again = await canvasColours(page, '[data-testid=filter-tile] canvas');
     expect(again).toEqual(colours); // the same pictures
-    session.assertClean(origin);
+    env.session.assertClean(origin);
   });
 
   it('CAM: each method gives its own heatmap over the still; Faithfulness plots the deletion curve', async () => {
@@ -208,6 +193,6 @@ describe('the Inside screen', () => {
     expect(await page.$$eval('[data-testid=deletion-plot] polyline', (p) => p.length)).toBe(2);
     expect(await text(page, 'deletion-auc')).toMatch(/Layer-CAM area [\d.e+-]+ · random area [\d.e+-]+ \(mean of 3\)/);
     await page.screenshot({ path: join(SHOTS, 'inside-cam.png'), fullPage: true });
-    session.assertClean(origin);
+    env.session.assertClean(origin);
   });
 });

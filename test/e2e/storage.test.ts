@@ -1,27 +1,17 @@
 /**
- * Two tabs and a storage schema upgrade (reliability row 12, idb #148): an open tab must not block
+ * Two tabs and a storage schema upgrade (idb #148): an open tab must not block
  * another tab's newer schema. Driven through the e2e test page (e2e.html), which talks to the engine
  * worker directly and records the messages the worker posts outside Comlink.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launch, originOf, startServer, type Session, type TestServer } from './harness';
+import { describe, expect, it } from 'vitest';
+import { originOf, serveAndLaunch } from './harness';
 import { MODEL_ID } from './paths';
 
 describe('a storage upgrade from another tab', () => {
-  let server: TestServer;
-  let session: Session;
-
-  beforeAll(async () => {
-    server = await startServer();
-    session = await launch();
-  });
-  afterAll(async () => {
-    await session?.close();
-    await server?.close();
-  });
+  const env = serveAndLaunch();
 
   it('is not blocked by an open tab: that tab closes its connection, says to reload, and stops using storage', async () => {
-    const old = await session.open(`${server.url}e2e.html`);
+    const old = await env.session.open(`${env.server.url}e2e.html`);
     await old.waitForFunction(() => document.body.dataset.e2eReady === 'true');
     const download = await old.evaluate(
       (id: string) => window.convlens.download({ id, baseUrl: `models/${id}/` }),
@@ -31,7 +21,7 @@ describe('a storage upgrade from another tab', () => {
     expect(download.value?.ready).toBe(true);
 
     // A newer version of the app in another tab upgrades the schema.
-    const newer = await session.open(`${server.url}e2e.html`);
+    const newer = await env.session.open(`${env.server.url}e2e.html`);
     const upgraded = await newer.evaluate(
       () =>
         new Promise<string>((resolve) => {
@@ -52,6 +42,6 @@ describe('a storage upgrade from another tab', () => {
     expect(events).toEqual([{ type: 'convlens:db', event: 'blocking', message: expect.stringMatching(/reload/) }]);
     const after = await old.evaluate(() => window.convlens.call('listModels'));
     expect(after.error?.name).toBe('StorageBlockedError');
-    session.assertClean(originOf(server.url));
+    env.session.assertClean(originOf(env.server.url));
   });
 });

@@ -12,15 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  clickDownload,
-  launch,
-  originOf,
-  startServer,
-  waitForPredictions,
-  type Session,
-  type TestServer,
-} from './harness';
+import { clickDownload, heatmapColours, originOf, serveAndLaunch, waitForPredictions } from './harness';
 
 const SHOTS = '.e2e/screenshots';
 const CLASSES = ['alpha', 'beta'];
@@ -66,23 +58,6 @@ async function setChecked(page: Page, testId: string, on: boolean) {
   await page.waitForFunction((q, v) => document.querySelector<HTMLInputElement>(q)?.checked === v, {}, sel, on);
 }
 
-/** Counts distinct colours on the overlay canvas: a real heatmap has many, a blank one few. */
-async function heatmapColours(page: Page): Promise<number> {
-  const handle = await page.waitForFunction(
-    () => {
-      const c = document.querySelector<HTMLCanvasElement>('[data-testid=overlay-canvas]');
-      const ctx = c?.getContext('2d');
-      if (!c || !ctx || !c.width) return 0;
-      const d = ctx.getImageData(0, 0, c.width, c.height).data;
-      const seen = new Set<number>();
-      for (let i = 0; i < d.length; i += 16) seen.add((d[i]! << 16) | (d[i + 1]! << 8) | d[i + 2]!);
-      return seen.size > 20 ? seen.size : 0;
-    },
-    { timeout: 60_000, polling: 250 },
-  );
-  return (await handle.jsonValue()) as number;
-}
-
 /** Feature arrays in the worker's cache database. */
 function featureCount(page: Page): Promise<number> {
   return page.evaluate(
@@ -118,27 +93,22 @@ async function waitForCustomTop(page: Page, classes: string[]): Promise<string> 
 }
 
 describe('training a classifier in the browser', () => {
-  let server: TestServer;
-  let session: Session;
+  const env = serveAndLaunch();
   let page: Page;
   let downloads: string;
   const t0 = Date.now();
 
   beforeAll(async () => {
-    server = await startServer();
-    session = await launch();
     downloads = await mkdtemp(join(tmpdir(), 'convlens-dl-'));
     await mkdir(SHOTS, { recursive: true });
   });
   afterAll(async () => {
     console.log(`train e2e: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    await session?.close();
-    await server?.close();
     await rm(downloads, { recursive: true, force: true });
   });
 
   it('captures photos for two classes from the camera and keeps them in IndexedDB', async () => {
-    page = await session.open(server.url);
+    page = await env.session.open(env.server.url);
     await clickDownload(page);
     await waitForPredictions(page);
     await view(page, 'train');
@@ -297,8 +267,8 @@ describe('training a classifier in the browser', () => {
     }
     expect(after).toBeLessThan(before);
     expect(after).toBeGreaterThan(0);
-    session.assertClean(originOf(server.url));
-    expect(session.errors.filter((e) => !/favicon/.test(e))).toEqual([]);
+    env.session.assertClean(originOf(env.server.url));
+    expect(env.session.errors.filter((e) => !/favicon/.test(e))).toEqual([]);
   });
   it('retrains from the classifier in use after one more photo: only its features, a few epochs', async () => {
     await view(page, 'train');
@@ -340,6 +310,6 @@ describe('training a classifier in the browser', () => {
     const [, cached, total] = (/(\d+) of (\d+) features cached/.exec(status) ?? []).map(Number);
     expect(total! - cached!).toBeGreaterThanOrEqual(1);
     expect(total! - cached!).toBeLessThanOrEqual(2);
-    session.assertClean(originOf(server.url));
+    env.session.assertClean(originOf(env.server.url));
   });
 });

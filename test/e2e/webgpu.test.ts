@@ -3,8 +3,8 @@
  * picks WebGPU when an adapter exists, and its results for a fixed frame match the WASM backend's.
  * Driven through the e2e test page, which calls the engine worker directly.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launch, originOf, startServer, type Session, type TestServer } from './harness';
+import { describe, expect, it } from 'vitest';
+import { originOf, serveAndLaunch } from './harness';
 import { MODEL_ID } from './paths';
 import { ORT_BUILDS } from '../../workers/engine/runtime';
 
@@ -16,21 +16,13 @@ interface Run {
 }
 
 describe('the engine on WebGPU (SwiftShader)', () => {
-  let server: TestServer;
-  let session: Session;
-  beforeAll(async () => {
-    server = await startServer();
-    session = await launch({
-      args: ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--use-angle=swiftshader'],
-    });
-  });
-  afterAll(async () => {
-    await session?.close();
-    await server?.close();
-  });
+  const env = serveAndLaunch(
+    {},
+    { args: ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--use-angle=swiftshader'] },
+  );
 
   it('picks WebGPU when an adapter exists, and agrees with WASM on a fixed frame', async () => {
-    const page = await session.open(`${server.url}e2e.html`);
+    const page = await env.session.open(`${env.server.url}e2e.html`);
     await page.waitForFunction(() => document.body.dataset.e2eReady === 'true');
     const download = await page.evaluate(
       (id: string) => window.convlens.download({ id, baseUrl: `models/${id}/` }),
@@ -74,15 +66,15 @@ describe('the engine on WebGPU (SwiftShader)', () => {
     expect(gpu.device).toBe('webgpu');
     expect(cpu.device).toBe('wasm');
     // WebGPU needs JSEP; the WASM run then uses JSEP's WASM backend (one build per worker).
-    const runtime = session.workerRequests.filter((u) => u.includes('/ort/'));
-    expect(runtime).toContain(`${server.url}ort/${ORT_BUILDS.jsep.wasm}`);
-    expect(runtime).not.toContain(`${server.url}ort/${ORT_BUILDS.wasm.wasm}`);
+    const runtime = env.session.workerRequests.filter((u) => u.includes('/ort/'));
+    expect(runtime).toContain(`${env.server.url}ort/${ORT_BUILDS.jsep.wasm}`);
+    expect(runtime).not.toContain(`${env.server.url}ort/${ORT_BUILDS.wasm.wasm}`);
     expect(gpu.top5[0]).toBe(cpu.top5[0]);
     expect(gpu.dims).toEqual(cpu.dims);
     // A real map (normalised to 0..1), not two empty ones agreeing.
     expect(Math.max(...cpu.heatmap)).toBeGreaterThan(0.5);
     const maxDiff = Math.max(...gpu.heatmap.map((v, i) => Math.abs(v - cpu.heatmap[i]!)));
     expect(maxDiff).toBeLessThan(1e-2);
-    session.assertClean(originOf(server.url));
+    env.session.assertClean(originOf(env.server.url));
   });
 });

@@ -28,9 +28,10 @@ export interface BackendHost {
 
 /**
  * At most this much device memory (GB, `navigator.deviceMemory`: 0.25 … 8), the memory saver is on by
- * default: the live view's renderer peaks at ≈ 0.86 GB with the Winograd base on the 2-core test host
- * (0.58 GB with the saver), which a 2 GB phone's browser may not grant a tab. A browser that reports no
- * memory (Firefox, Safari) gets the saver too: a slower frame beats a tab the system closes.
+ * default: with the Winograd base the live view's renderer peaks near 1 GB (README, benchmark), which
+ * a 2 GB phone's browser may not grant a tab.
+ * A browser that reports no memory (Firefox, Safari) gets the saver too: a slower frame beats a tab the
+ * system closes.
  */
 export const LOW_MEMORY_GB = 2;
 

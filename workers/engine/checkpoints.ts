@@ -9,17 +9,16 @@ const now = () => performance.now();
 
 /**
  * After the first epoch's, a training checkpoint is at least this much training apart from the last.
- * The trainer waits for each: with the book's dense head (parameters, optimizer slots and best
- * parameters, 77 MB) the IndexedDB put alone took 0.46 s in Chromium (the bench), and the PWA's worker
- * first clones the state to its page (≈ 0.18 s); after every epoch, that was about as long again as the
- * head-only retrain's 16 epochs of training. A reload loses at most this much training: the run
+ * The trainer waits for each: the book's dense head's state (parameters, optimizer slots and best
+ * parameters) is tens of MB to clone to the page and put into IndexedDB, so a checkpoint after every
+ * epoch would double a head-only retrain. A reload loses at most this much training: the run
  * resumes from the last checkpoint and replays the rest.
  */
 export const CHECKPOINT_EVERY_MS = 10_000;
 /**
  * …and at least this many times the last checkpoint's own time apart, so that checkpoints take at most
- * ≈ 5 % of the training: fine-tuning's state (block5 and the head) took 1.2–1.7 s a checkpoint, and its
- * epochs are longer than 10 s, so one followed nearly every epoch.
+ * ≈ 5 % of the training: fine-tuning's state (block5 and the head) takes over a second to store, and
+ * its epochs are longer than CHECKPOINT_EVERY_MS, so the time alone would store after nearly every epoch.
  */
 export const CHECKPOINT_COST_FACTOR = 20;
 

@@ -12,8 +12,8 @@ const NUDGE_BYTES = 256 * 2 ** 20;
 
 /**
  * Has the JS engine collect shard bytes just dropped now, not at its next full collection, which may
- * come long after the first frames have added their own memory (measured in Chromium: 138 MB of int8
- * shards still resident ten seconds later). Detaching the buffers would not free them: WebCrypto's
+ * come long after the first frames have added their own memory (Chromium keeps dropped shards resident
+ * for seconds). Detaching the buffers would not free them: WebCrypto's
  * digest (every read is verified) wraps them in a Blink object that keeps their memory until a
  * collection. So: allocate a large ArrayBuffer and drop it. Its pages are never touched (the OS maps
  * them lazily, so it costs address space, not memory), but V8 counts it as external memory, and this
@@ -65,7 +65,7 @@ function countdown(): { add(target: object): void; done(): Promise<void> } {
   };
 }
 
-/** How long `collected` waits, at most (a collection took 12–21 ms in Chromium here). */
+/** How long `collected` waits, at most (a full collection takes a small fraction of this). */
 const COLLECT_WAIT_MS = 250;
 
 /** collectShardGarbage, then waits until `gone` (whenCollected) resolves, or COLLECT_WAIT_MS; says whether it did. */

@@ -2,12 +2,9 @@
  * The engine: a plain object implementing EngineApi. Node (tests, CLI) calls it directly; the
  * PWA's worker wraps it with Comlink's expose(). It owns the onnxruntime-web sessions.
  */
-import * as ort from 'onnxruntime-web';
 import type { BundleManifest, BundleStore } from '../../src/core/bundle/manifest';
-import { buildLiveGraphs, IO } from '../../src/core/graphs/analyze';
+import { buildLiveGraphs } from '../../src/core/graphs/analyze';
 import { insightLayers, type Insight } from '../../src/core/insight';
-import { resizeCenterCrop } from '../../src/core/vision/resize';
-import { toNchw } from '../../src/core/vision/preprocess';
 import { IMAGENET_LABELS } from '../../src/core/vgg16/imagenet-labels';
 import type { FeatureCache } from '../../src/core/train/features';
 import type { ClassifierInfo } from '../../src/core/train/service';
@@ -31,6 +28,7 @@ import type {
   EngineApi,
   FrameInput,
   InitOptions,
+  LibraryApi,
   ModelInfo,
   PartName,
   ProgressFn,
@@ -41,6 +39,7 @@ import type {
   StoredModel,
   UrlImportRequest,
 } from './protocol';
+import { analyzeFrame } from './analyze';
 import { startBackend, type BackendHost } from './backend';
 import { CHECKPOINT_EVERY_MS, paced } from './checkpoints';
 import { collectShardGarbage } from './collect';
@@ -49,24 +48,10 @@ import type { LiveSessions } from './live';
 import { openModel, releaseModel, type Custom, type Loaded, type ModelSessions, type Runner } from './model';
 import { EXECUTION_PROVIDERS, externalData, liveSessions, ortRuntime, sessionOpener } from './sessions';
 
-/** The model-library half of the API, provided by hosts that keep bundles (the PWA's IndexedDB). */
-export type ModelLibrary = Pick<
-  EngineApi,
-  | 'listModels'
-  | 'storageEstimate'
-  | 'downloadModel'
-  | 'cancelDownload'
-  | 'deleteModel'
-  | 'verifyModel'
-  | 'importWeights'
-  | 'importFromUrl'
-  | 'pendingImports'
-  | 'listServedModels'
->;
-
 export interface EngineHost extends BackendHost {
   store: BundleStore;
-  library?: ModelLibrary;
+  /** The model-library half of the API, from hosts that keep bundles (the PWA's IndexedDB). */
+  library?: LibraryApi;
   /** Turns a host frame (e.g. an ImageBitmap in a worker) into RGBA pixels; without it, frames must be RGBA pixels. */
   toRgba?: (frame: FrameInput) => RgbaFrame;
   /** Where training features are cached (the PWA: IndexedDB); default: in memory. */
@@ -81,8 +66,6 @@ export interface EngineHost extends BackendHost {
   /** Removes the cached features of these photos from `featureCache`; resolves with the count removed. */
   forgetFeatures?: (photoIds: string[]) => Promise<number>;
 }
-
-const now = () => performance.now();
 
 export class Engine implements EngineApi {
   private backend: BackendInfo | undefined;
@@ -142,34 +125,7 @@ export class Engine implements EngineApi {
   }
 
   async analyze(frame: FrameInput, options: AnalyzeOptions = {}): Promise<AnalyzeResult> {
-    const { manifest, labels, session, size } = await this.live();
-    const t0 = now();
-    const rgba = this.rgba(frame);
-    const input = toNchw(resizeCenterCrop(rgba, size), manifest.preprocessing);
-    const t1 = now();
-    const out = await session.run({
-      [IO.image]: new ort.Tensor('float32', input, [1, 3, size, size]),
-      [IO.target]: new ort.Tensor('int64', BigInt64Array.of(BigInt(options.classIndex ?? -1)), [1]),
-    });
-    const t2 = now();
-    const values = out[IO.topValues]!.data as Float32Array;
-    const indices = out[IO.topIndices]!.data as BigInt64Array;
-    const top5 = Array.from(indices, (i, k) => ({
-      index: Number(i),
-      label: labels[Number(i)] ?? `class ${i}`,
-      prob: values[k]!,
-    }));
-    const target = Number((out[IO.targetIndex]!.data as BigInt64Array)[0]);
-    const slow = session.upgradeError;
-    const heat = out[IO.heatmap]!;
-    for (const t of Object.values(out)) if (t !== heat) t.dispose();
-    return {
-      top5,
-      target: { index: target, label: labels[target] ?? `class ${target}` },
-      heatmap: { dims: [...heat.dims], data: heat.data as Float32Array },
-      ms: { preprocess: t1 - t0, run: t2 - t1, total: now() - t0 },
-      ...(slow && { slowBase: slow.message }),
-    };
+    return analyzeFrame(await this.live(), () => this.rgba(frame), options);
   }
 
   insightLayers(): InsightLayer[] {
@@ -232,7 +188,7 @@ export class Engine implements EngineApi {
     return this.library().listServedModels();
   }
 
-  private library(): ModelLibrary {
+  private library(): LibraryApi {
     if (!this.host.library)
       throw new EngineStateError("this host keeps no model library (use the CLI's `model build` instead)");
     return this.host.library;
@@ -271,8 +227,8 @@ export class Engine implements EngineApi {
               await host?.(state);
               await onCheckpoint?.(state);
             },
-            // A run that continues from a classifier takes a few epochs, seconds in all: a checkpoint
-            // after its first epoch (0.2–0.5 s for the dense head) would cost more than replaying it.
+            // A run that continues from a classifier takes a few short epochs: a checkpoint after its
+            // first epoch would cost more than replaying it.
             !req.from,
           )
         : undefined;

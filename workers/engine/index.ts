@@ -150,7 +150,7 @@ class WorkerEngine extends Engine {
 const send = <T>({ value, transfer }: Transferring<T>): T => Comlink.transfer(value, transfer);
 
 const library = new IdbModelLibrary({
-  // Told to the page outside Comlink: the UI asks the user to reload (reliability row 12).
+  // Told to the page outside Comlink: the UI asks the user to reload (another tab changed the schema).
   onDbEvent: (event) => self.postMessage(event),
 });
 

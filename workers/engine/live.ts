@@ -1,6 +1,7 @@
 /**
  * The ImageNet live view's graph as two onnxruntime sessions (buildLiveGraphs): the conv base
- * ("front": image → block5_conv3) and the head ("back": block5_conv3, target → top-5, heatmap).
+ * (image → block5_conv3; splitAt's `front`) and the head (block5_conv3, target → top-5, heatmap;
+ * splitAt's `back`). Here they are the base and the head.
  * A frame runs one, then the other on its output (one 1×512×14×14 tensor crosses).
  *
  * Why two: on WASM the fast base is the Winograd rewrite, but its session folds the Winograd kernels
@@ -13,8 +14,7 @@
  *
  * The Winograd base is itself a chain of sessions of at most one large layer each (splitByWeights), built
  * largest first: a session's build holds its folded kernels about three times over, so one session for
- * the whole base set the live view's peak memory (Node, base alone: 1149 MB in one session, 794 MB in
- * seven; paired frames 1–2 % slower).
+ * the whole base would set the live view's peak memory; seven pieces cost frames almost nothing.
  */
 import * as ort from 'onnxruntime-web';
 import { IO } from '../../src/core/graphs/analyze';
@@ -44,11 +44,11 @@ export class LiveSessions implements LiveRunner {
   private constructor(
     /** The base: one session (plain), or a chain of them (Winograd); empty only while it is being
      *  replaced, or if no base could be reopened. */
-    private front: ort.InferenceSession[],
-    private readonly back: ort.InferenceSession | undefined,
+    private base: ort.InferenceSession[],
+    private readonly head: ort.InferenceSession | undefined,
     private readonly cut: string,
-    /** The plain front, kept until its Winograd form is built. */
-    private frontGraph: Graph | undefined,
+    /** The plain base, kept until its Winograd form is built. */
+    private plainBase: Graph | undefined,
     private readonly reopen: ReopenBase | undefined,
     private readonly pieceWeights: number,
   ) {
@@ -56,9 +56,9 @@ export class LiveSessions implements LiveRunner {
   }
 
   /**
-   * Sessions for the two halves (`open`). With `reopen` (WASM), the front starts plain and the second
+   * Sessions for the two halves (`open`). With `reopen` (WASM), the base starts plain and the second
    * frame first builds its Winograd form with it; without (WebGPU: its conv shaders gain nothing
-   * from Winograd), the plain front stays. Without a back half, a frame returns the front's output
+   * from Winograd), the plain base stays. Without a head, a frame returns the base's output
    * (the benchmark's base-only cold start). `pieceWeights`: see PIECE_WEIGHTS.
    */
   static async create(
@@ -67,12 +67,12 @@ export class LiveSessions implements LiveRunner {
     reopen?: ReopenBase,
     pieceWeights = PIECE_WEIGHTS,
   ): Promise<LiveSessions> {
-    const back = halves.back && (await open(halves.back));
-    const front = await open(halves.front).catch(async (e: unknown) => {
-      await back?.release();
+    const head = halves.back && (await open(halves.back));
+    const base = await open(halves.front).catch(async (e: unknown) => {
+      await head?.release();
       throw e;
     });
-    return new LiveSessions([front], back, halves.cut, halves.front, reopen, pieceWeights);
+    return new LiveSessions([base], head, halves.cut, halves.front, reopen, pieceWeights);
   }
 
   async run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
@@ -80,17 +80,17 @@ export class LiveSessions implements LiveRunner {
     if (this.ran && this.form === 'plain') await (this.upgrading ??= this.upgrade());
     this.ran = true;
     const { [IO.image]: image, ...rest } = feeds;
-    if (!this.front.length) throw this.upgradeError ?? new Error('the live view has no base session');
+    if (!this.base.length) throw this.upgradeError ?? new Error('the live view has no base session');
     let out: Record<string, ort.Tensor> = { [IO.image]: image! };
-    for (const [i, piece] of this.front.entries()) {
+    for (const [i, piece] of this.base.entries()) {
       const next = await piece.run(Object.fromEntries(piece.inputNames.map((n) => [n, out[n]!])));
       if (i > 0) for (const t of Object.values(out)) t.dispose();
       out = next;
     }
-    if (!this.back) return out;
+    if (!this.head) return out;
     const a = out[this.cut]!;
     try {
-      return await this.back.run({ ...rest, [this.cut]: a });
+      return await this.head.run({ ...rest, [this.cut]: a });
     } finally {
       a.dispose();
     }
@@ -98,32 +98,32 @@ export class LiveSessions implements LiveRunner {
 
   async release(): Promise<void> {
     await this.upgrading;
-    await Promise.all([...this.front, this.back].map((s) => s?.release()));
+    await Promise.all([...this.base, this.head].map((s) => s?.release()));
   }
 
   /**
    * The plain base goes first, then the Winograd base is built: onnxruntime's WASM heap never
-   * shrinks, and building while the plain session is alive added its weights and buffers to the
-   * peak (Node: 1775 → 1630 MB with the ImageNet head). If the build fails, the plain base is
-   * opened again (slower frames, same results); if even that fails, frames fail with the first error.
+   * shrinks, and building while the plain session is alive would add its weights and buffers to the
+   * peak. If the build fails, the plain base is opened again (slower frames, same results); if even
+   * that fails, frames fail with the first error.
    */
   private async upgrade(): Promise<void> {
-    const plain = this.frontGraph!;
-    this.frontGraph = undefined;
-    const old = this.front;
-    this.front = [];
+    const plain = this.plainBase!;
+    this.plainBase = undefined;
+    const old = this.base;
+    this.base = [];
     await Promise.all(old.map((s) => s.release()));
     let open: OpenGraph | undefined;
     try {
       open = await this.reopen!(plain);
       const opened = open;
-      this.front = await openPieces(splitByWeights(plain, this.pieceWeights), (g) => opened(winogradRewrite(g)));
+      this.base = await openPieces(splitByWeights(plain, this.pieceWeights), (g) => opened(winogradRewrite(g)));
       this.form = 'winograd';
     } catch (e) {
       this.upgradeError = e instanceof Error ? e : new Error(String(e));
       this.form = 'final';
       // The plain base again, if its files could be read; otherwise frames fail with the first error.
-      this.front = open
+      this.base = open
         ? await open(plain).then(
             (s) => [s],
             () => [],

@@ -44,7 +44,7 @@ export interface BackendInfo {
   threadsReason?: string;
   /**
    * Memory saver (WASM): plain convolutions, never the Winograd base, whose kernels and their build
-   * cost about 250 MB more; frames take about twice as long. On when asked for, or by default when
+   * cost more memory; frames take about twice as long. On when asked for, or by default when
    * the device reports at most LOW_MEMORY_GB of memory (`navigator.deviceMemory`) or the browser
    * reports none.
    */
@@ -217,7 +217,11 @@ export interface ServedModel {
   parts: { name: PartName; bytes: number }[];
 }
 
-export interface EngineApi {
+/** Everything the engine can do, one interface per feature; every host implements all of it. */
+export interface EngineApi extends LiveApi, InsightApi, TrainApi, LibraryApi {}
+
+/** The live view: the device, the loaded model and one run per frame. */
+export interface LiveApi {
   /** Pick the device (auto: WebGPU if an adapter exists, else WASM), thread count and memory saver. */
   init(options?: InitOptions): Promise<BackendInfo>;
   /** Load (and verify) a model bundle from the host's store; builds the live graph once. */
@@ -226,8 +230,10 @@ export interface EngineApi {
   analyze(frame: FrameInput, options?: AnalyzeOptions): Promise<AnalyzeResult>;
   /** Release sessions and memory. */
   dispose(): Promise<void>;
+}
 
-  // ---- insight (each graph built once per key on first use; results hold transferable buffers) ----
+/** The Inside screen (the insight feature): each graph built once per key on first use; results hold transferable buffers. */
+export interface InsightApi {
   /** Conv and pool layers in forward order with their output shapes [C, H, W]. */
   insightLayers(): InsightLayer[];
   /** ONE run of the base up to `layer`: its channel maps (C, H, W) for a frame. */
@@ -238,8 +244,10 @@ export interface EngineApi {
   explain(frame: FrameInput, options?: ExplainOptions): Promise<Explanation>;
   /** The deletion curve (and AUC) of a CAM, optionally beside random-map baselines. */
   deletion(frame: FrameInput, request?: DeletionRequest): Promise<DeletionResult>;
+}
 
-  // ---- training (needs a loaded model; features cached in the host's FeatureCache) ----
+/** Training classifiers: needs a loaded model; features are cached in the host's FeatureCache. */
+export interface TrainApi {
   /** Augment and run the base on photos ahead of training (cached); resolves with the feature count. */
   extractFeatures(request: TrainingRequest, onProgress?: TrainProgressFn): Promise<number>;
   /**
@@ -256,8 +264,10 @@ export interface EngineApi {
   exportClassifier(): Promise<Uint8Array>;
   /** Drop the cached features of photos the user deleted; resolves with how many arrays went. */
   forgetFeatures(photoIds: string[]): Promise<number>;
+}
 
-  // ---- model library (the PWA's IndexedDB; optional in other hosts) ----
+/** The model library: the PWA's IndexedDB (optional in other hosts). */
+export interface LibraryApi {
   /** Bundles in the store and how complete each is. */
   listModels(): Promise<StoredModel[]>;
   /** Storage used and available, and whether persistence was granted. */

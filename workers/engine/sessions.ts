@@ -25,11 +25,9 @@ export const EXECUTION_PROVIDERS: Readonly<Record<Device, readonly string[]>> = 
 
 /**
  * int8 bundles: let onnxruntime fold DequantizeLinear of the weights into fp32 constants at session
- * creation. Otherwise it keeps the DequantizeLinear nodes and re-dequantizes the weights on every
- * frame (measured before the dense layers went integer: 402 vs 274 ms per live frame in Node WASM);
- * the cost is fp32 weights in memory. `fold` false keeps them int8: the plain conv base's 14.7 M
- * weights dequantize per frame at no measurable cost (Node WASM, 2 threads: 657–717 vs 663–690 ms
- * per frame, same outputs) and its session's heap is 17 MB smaller (75 vs 92 MB).
+ * creation, so that a frame does not dequantize them again; the cost is fp32 weights in memory.
+ * `fold` false keeps them int8, for the plain conv base: its 14.7 M weights are few enough that
+ * dequantizing them per frame costs a frame little, and its session's heap stays smaller.
  */
 export function sessionExtras(
   manifest: BundleManifest,

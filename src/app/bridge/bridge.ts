@@ -1,10 +1,19 @@
 /**
- * The engine bridge owns the worker's life (architecture.md, convention 4): ONE frame in flight and the
- * newest frame wins (reliability.md row 11), frames and imported weights transferred rather than copied,
- * a restart after a crash or hang (new worker, init, reload the model; row 9), and a clean dispose.
+ * The engine bridge decides the worker's life (lifecycle.ts creates and kills one): ONE frame in flight
+ * and the newest frame wins (the network is slower than the camera, so frames must not queue), frames and
+ * imported weights transferred rather than copied, a restart after a crash or hang (new worker, init,
+ * reload the model), and a clean dispose.
  * Components never touch the Worker; they call this and get callbacks.
  */
 import * as Comlink from 'comlink';
+import {
+  isCrash,
+  spawnGeneration,
+  WorkerCrashError,
+  type DbEvent,
+  type Generation,
+  type WorkerLike,
+} from './lifecycle';
 import type {
   InitOptions,
   AnalyzeOptions,
@@ -22,34 +31,7 @@ import type {
   UrlImportRequest,
 } from '../../../workers/engine/protocol';
 
-/** The parts of a Worker the bridge uses; tests pass a fake. */
-export interface WorkerLike extends Comlink.Endpoint {
-  terminate(): void;
-}
-
 export type { InitOptions };
-
-/**
- * What the engine worker posts outside Comlink when its IndexedDB connection changes (mirrors DbEvent in
- * workers/engine/library/db.ts): another tab upgraded the schema (`blocking`), an old tab blocks our
- * upgrade (`blocked`), or the browser closed the database (`terminated`).
- */
-export interface DbEvent {
-  type: 'convlens:db';
-  event: 'blocking' | 'blocked' | 'terminated';
-  message: string;
-}
-
-export function isDbEvent(data: unknown): data is DbEvent {
-  const d = data as Partial<DbEvent> | null;
-  return (
-    typeof d === 'object' &&
-    d !== null &&
-    d.type === 'convlens:db' &&
-    (d.event === 'blocking' || d.event === 'blocked' || d.event === 'terminated') &&
-    typeof d.message === 'string'
-  );
-}
 
 export interface BridgeOptions {
   createWorker: () => WorkerLike;
@@ -67,7 +49,7 @@ export interface BridgeOptions {
   onReady?(backend: BackendInfo, model: ModelInfo | undefined, modelError?: unknown): void;
   /** Gave up: too many restarts, or a new worker failed to start. */
   onFailed?(err: unknown): void;
-  /** The worker's storage connection changed (reliability.md row 12). */
+  /** The worker's storage connection changed (another tab upgraded or holds the database). */
   onDbEvent?(event: DbEvent): void;
   /** At most this many restarts within `restartWindowMs` (default 3 in 60 s). */
   maxRestarts?: number;
@@ -79,19 +61,6 @@ export interface BridgeOptions {
   now?: () => number;
 }
 
-/** The worker died, hung or was stopped while a call was pending. */
-export class WorkerCrashError extends Error {
-  override name = 'WorkerCrashError';
-}
-
-/** Errors that leave the worker unusable: a trapped/aborted WebAssembly module, or our own crash signal. */
-export function isCrash(err: unknown): boolean {
-  if (!err || typeof err !== 'object') return false;
-  const { name, message } = err as { name?: unknown; message?: unknown };
-  if (name === 'WorkerCrashError' || name === 'RuntimeError') return true;
-  return typeof message === 'string' && /Aborted\(|out of memory|memory access out of bounds/i.test(message);
-}
-
 /** What must be transferred to move a frame: the bitmap itself, or the pixel buffer. */
 export function frameTransferables(frame: FrameInput): Transferable[] {
   return 'data' in frame ? [frame.data.buffer as ArrayBuffer] : [frame];
@@ -99,15 +68,6 @@ export function frameTransferables(frame: FrameInput): Transferable[] {
 
 function closeFrame(frame: FrameInput): void {
   if ('close' in frame && typeof frame.close === 'function') frame.close();
-}
-
-interface Generation {
-  worker: WorkerLike;
-  remote: Comlink.Remote<EngineApi>;
-  /** Rejects (never resolves) when this worker is given up; every pending call races it. */
-  lost: Promise<never>;
-  kill(reason: string): void;
-  dead: boolean;
 }
 
 interface Pending {
@@ -222,7 +182,7 @@ export class EngineBridge {
 
   /**
    * Any other engine call (training, insight), crash-safe like the rest: a dead worker rejects it with
-   * WorkerCrashError and restarts. The caller wraps callbacks in Comlink.proxy and transfers big buffers.
+   * WorkerCrashError and restarts. featureEngine (features.ts) builds the features' typed calls on it.
    */
   request<T>(fn: (remote: Comlink.Remote<EngineApi>) => Promise<T>, timeoutMs?: number): Promise<T> {
     return this.call(fn, timeoutMs);
@@ -264,37 +224,14 @@ export class EngineBridge {
   }
 
   private spawn(): Generation {
-    const worker = this.options.createWorker();
-    let fail: (err: Error) => void = () => {};
-    const lost = new Promise<never>((_, reject) => (fail = reject));
-    lost.catch(() => {}); // observed by the calls that race it; never an unhandled rejection
-    const gen: Generation = {
-      worker,
-      remote: Comlink.wrap<EngineApi>(worker),
-      lost,
-      dead: false,
-      kill: (reason) => {
-        if (gen.dead) return;
-        gen.dead = true;
-        worker.removeEventListener('error', onError);
-        worker.removeEventListener('message', onMessage);
-        worker.terminate();
-        fail(new WorkerCrashError(`the engine stopped: ${reason}`));
+    return spawnGeneration(this.options.createWorker(), {
+      onError: (gen, reason) => {
+        if (this.gen === gen) this.restart(reason);
       },
-    };
-    // An uncaught error in a worker kills its event loop's usefulness (and often the WASM module with it).
-    const onError = (ev: Event): void => {
-      const message = (ev as ErrorEvent).message;
-      if (this.gen === gen) this.restart(message ? `worker error: ${message}` : 'worker error');
-    };
-    // Comlink ignores messages without its ids; these are the library's own notices.
-    const onMessage = (ev: Event): void => {
-      const data = (ev as MessageEvent).data;
-      if (this.gen === gen && isDbEvent(data)) this.options.onDbEvent?.(data);
-    };
-    worker.addEventListener('error', onError);
-    worker.addEventListener('message', onMessage);
-    return gen;
+      onDbEvent: (gen, event) => {
+        if (this.gen === gen) this.options.onDbEvent?.(event);
+      },
+    });
   }
 
   /** Run `fn` on the current worker; a crash rejects it with WorkerCrashError and restarts the worker. */

@@ -1,6 +1,6 @@
 /**
- * getUserMedia failures mapped to what the user can do about each one (reliability.md row 10;
- * webrtc/samples #929, #933). Names per the Media Capture spec, plus the legacy Chrome/Firefox aliases.
+ * getUserMedia failures mapped to what the user can do about each one (webrtc/samples
+ * #929, #933). Names per the Media Capture spec, plus the legacy Chrome/Firefox aliases.
  */
 
 export type CameraProblemKind =

@@ -1,10 +1,9 @@
 /**
- * The "Inside" screen's effects (issue 5): activation explorer (one engine call per frame, one in flight,
- * "follow the frame" re-runs as fast as the device answers), filter gallery (cached pictures first, the
- * rest computed a small batch per engine call so progress and cancel are prompt), CAM variants and the
- * deletion curve. Results come back from the worker transferred; the reducer keeps them as they are.
+ * The Inside screen is this `insight` feature; these are its effects: activation explorer (one engine
+ * call per frame, one in flight, "follow the frame" re-runs as fast as the device answers), filter
+ * gallery (cached pictures first, the rest computed a small batch per engine call so progress and
+ * cancel are prompt), CAM variants and the deletion curve. Results come back from the worker transferred; the reducer keeps them as they are.
  */
-import * as Comlink from 'comlink';
 import { DEFAULT_FILTER_SETTINGS, type FilterSettings } from '../../core/insight/filters';
 import type { CamMethod, RgbaFrame } from '../../../workers/engine/protocol';
 import { toAppError } from '../errors';
@@ -89,7 +88,7 @@ export class InsightController {
     if (this.layersFor === model.id) return false; // asked already
     this.layersFor = model.id;
     try {
-      const layers = await this.ctx.engine((r) => r.insightLayers());
+      const layers = await this.ctx.engine.insightLayers();
       this.ctx.dispatch({ type: 'insight/layers', modelId: model.id, layers });
       this.restoreGallery();
       return true;
@@ -145,7 +144,7 @@ export class InsightController {
       this.ctx.dispatch({ type: 'insight/activations-start' });
       const frame = await this.grab('explorer');
       if (!frame) return;
-      const maps = await this.ctx.engine((r) => r.activations(Comlink.transfer(frame, [frame.data.buffer]), layer));
+      const maps = await this.ctx.engine.activations(frame, layer);
       this.ctx.dispatch({ type: 'insight/activations', maps, ms: this.ctx.now() - t0 });
       ok = true;
     } catch (err) {
@@ -245,11 +244,11 @@ export class InsightController {
       for (let i = 0; i < missing.length; i += FILTER_BATCH) {
         if (this.galleryStatus() !== 'running' || this.disposed) break; // cancelled
         const chunk = missing.slice(i, i + FILTER_BATCH);
-        const onProgress = Comlink.proxy((p: { done: number }) =>
-          this.ctx.dispatch({ type: 'insight/gallery-progress', done: base + p.done }),
-        );
-        const result = await this.ctx.engine((r) =>
-          r.filters({ layer: layer.name, filters: chunk, settings, batch: chunk.length }, onProgress),
+        const onProgress = (p: { done: number }) =>
+          this.ctx.dispatch({ type: 'insight/gallery-progress', done: base + p.done });
+        const result = await this.ctx.engine.filters(
+          { layer: layer.name, filters: chunk, settings, batch: chunk.length },
+          onProgress,
         );
         base += chunk.length * settings.steps;
         const tiles = result.pictures.map((p) => ({ filter: p.filter, image: p.image, cached: false }));
@@ -299,7 +298,7 @@ export class InsightController {
       if (!frame) return;
       const { method, layer } = this.ui.cam;
       const options = { cam: method, layer };
-      const explanation = await this.ctx.engine((r) => r.explain(frame, options));
+      const explanation = await this.ctx.engine.explain(frame, options);
       if (seq === this.camSeq) this.ctx.dispatch({ type: 'insight/explained', frame, explanation });
     } catch (err) {
       if (seq === this.camSeq) this.ctx.dispatch({ type: 'insight/explain-failed', error: toAppError(err) });
@@ -318,7 +317,7 @@ export class InsightController {
         classIndex: explanation.target.index,
         ...DELETION,
       };
-      const result = await this.ctx.engine((r) => r.deletion(frame, request));
+      const result = await this.ctx.engine.deletion(frame, request);
       this.ctx.dispatch({ type: 'insight/deletion', result });
     } catch (err) {
       this.ctx.dispatch({ type: 'insight/deletion-failed', error: toAppError(err) });

@@ -1,7 +1,7 @@
 /**
- * The "Inside" screen's slice of the app state (issue 5): the activation explorer, the filter gallery and
- * the CAM panel with its deletion curve. Pure; the app reducer delegates 'insight/*' actions here. Results
- * (activation maps, filter pictures, heatmaps) are kept as the worker transferred them; nothing is copied.
+ * The Inside screen is this `insight` feature; this is its slice of the app state: the activation
+ * explorer, the filter gallery and the CAM panel with its deletion curve. Pure; the app reducer
+ * delegates 'insight/*' actions here. Results (activation maps, filter pictures, heatmaps) are kept as the worker transferred them; nothing is copied.
  */
 import type { AppError } from '../errors';
 import type {
@@ -159,7 +159,14 @@ function cam(s: InsightUiState, c: Partial<CamState>): InsightUiState {
 }
 const running = (g: GalleryState) => g.status === 'running' || g.status === 'cancelling';
 
+type GalleryAction = Extract<InsightAction, { type: `insight/gallery-${string}` }>;
+type CamAction = Extract<InsightAction, { type: `insight/${'cam-' | 'explain' | 'deletion'}${string}` }>;
+const isGallery = (a: InsightAction): a is GalleryAction => a.type.startsWith('insight/gallery-');
+const isCam = (a: InsightAction): a is CamAction => /^insight\/(cam-|explain|deletion)/.test(a.type);
+
 export function insightReducer(state: InsightUiState, action: InsightAction): InsightUiState {
+  if (isGallery(action)) return galleryReducer(state, action);
+  if (isCam(action)) return camReducer(state, action);
   switch (action.type) {
     case 'insight/layers': {
       if (state.modelId === action.modelId) return state;
@@ -178,6 +185,17 @@ export function insightReducer(state: InsightUiState, action: InsightAction): In
     }
     case 'insight/tab':
       return state.tab === action.tab ? state : { ...state, tab: action.tab };
+    default:
+      return explorerReducer(state, action);
+  }
+}
+
+/** The activation explorer: layer, normalisation, page, enlarged map, follow mode and its maps. */
+function explorerReducer(
+  state: InsightUiState,
+  action: Exclude<InsightAction, GalleryAction | CamAction | { type: 'insight/layers' | 'insight/tab' }>,
+): InsightUiState {
+  switch (action.type) {
     case 'insight/explorer-layer':
       if (!hasLayer(state, action.layer) || state.explorer.layer === action.layer) return state;
       return explorer(state, { layer: action.layer, page: 0, enlarged: undefined, maps: undefined, error: undefined });
@@ -211,6 +229,12 @@ export function insightReducer(state: InsightUiState, action: InsightAction): In
     }
     case 'insight/activations-failed':
       return explorer(state, { busy: false, follow: false, error: action.error });
+  }
+}
+
+/** The filter gallery: layer, count and settings, and a run's tiles and progress. */
+function galleryReducer(state: InsightUiState, action: GalleryAction): InsightUiState {
+  switch (action.type) {
     case 'insight/gallery-layer':
       if (running(state.gallery) || !hasLayer(state, action.layer)) return state;
       return gallery(state, { layer: action.layer });
@@ -256,6 +280,12 @@ export function insightReducer(state: InsightUiState, action: InsightAction): In
       const status = state.gallery.status === 'cancelling' ? 'cancelled' : 'done';
       return gallery(state, { status, done: status === 'done' ? state.gallery.total : state.gallery.done });
     }
+  }
+}
+
+/** The CAM panel: method, layer, the explanation and its deletion curve. */
+function camReducer(state: InsightUiState, action: CamAction): InsightUiState {
+  switch (action.type) {
     case 'insight/cam-method':
       return state.cam.method === action.method ? state : cam(state, { method: action.method });
     case 'insight/cam-layer':

@@ -1,11 +1,10 @@
 /**
- * The kept classifiers (issue 4): which one the live view uses (remembered across reloads and
+ * The kept classifiers: which one the live view uses (remembered across reloads and
  * applied again whenever a model becomes ready), keeping a newly trained one only when it is not
  * worse than the one in use, export to a file, import from one, delete. Part of the training screen's
  * controller (controller.ts), which owns the dependencies and the first read of the store.
  */
-import * as Comlink from 'comlink';
-import { isCrash } from '../bridge/bridge';
+import { isCrash } from '../bridge/lifecycle';
 import type { AppError } from '../errors';
 import type { FeatureContext } from '../feature';
 import type { TrainDeps } from './controller';
@@ -52,7 +51,7 @@ export class ClassifierShelf {
 
   private async activate(record: ClassifierRecord): Promise<void> {
     const bytes = record.bytes.slice();
-    await this.ctx.engine((r) => r.useClassifier(Comlink.transfer(bytes, [bytes.buffer])));
+    await this.ctx.engine.useClassifier(bytes);
     this.markActive(record.id);
   }
 
@@ -70,7 +69,7 @@ export class ClassifierShelf {
         this.ctx.settings.set(ACTIVE_KEY, '');
         this.ctx.dispatch({ type: 'train/active' });
         this.ctx.dispatch({ type: 'live/choose', choice: 'auto' });
-        await this.ctx.engine((r) => r.useClassifier(null));
+        await this.ctx.engine.useClassifier(null);
         return;
       }
       const record = await this.host.deps().store.classifier(id);
@@ -130,7 +129,7 @@ export class ClassifierShelf {
       if (s.model.status !== 'ready') return;
       const bytes = new Uint8Array(await file.arrayBuffer());
       const copy = bytes.slice();
-      const info = await this.ctx.engine((r) => r.useClassifier(Comlink.transfer(copy, [copy.buffer])));
+      const info = await this.ctx.engine.useClassifier(copy);
       if (!info) return;
       const d = this.host.deps();
       const record: ClassifierRecord = {

@@ -1,5 +1,5 @@
 /**
- * The training screen's effects (issue 4): classes and photos in IndexedDB, captures from the camera,
+ * The training screen's effects: classes and photos in IndexedDB, captures from the camera,
  * training runs in the engine worker (runs.ts: progress, checkpoints kept for resuming after a reload),
  * and the stored classifiers (classifiers.ts: which one the live view uses, export, import).
  * Platform pieces come in as TrainDeps, so tests run it in Node with fakes.
@@ -201,8 +201,8 @@ export class TrainController {
   /** The worker's cached features of deleted photos are of no further use (best effort). */
   private forgetFeatures(photoIds: string[]): void {
     if (!photoIds.length) return;
-    this.ctx
-      .engine((r) => r.forgetFeatures(photoIds))
+    this.ctx.engine
+      .forgetFeatures(photoIds)
       .catch((err: unknown) => console.warn('could not drop cached features', err));
   }
 

@@ -1,13 +1,12 @@
 /**
- * Training runs of the training screen (issue 4): a fresh run on every stored photo (continuing from the
+ * Training runs of the training screen: a fresh run on every stored photo (continuing from the
  * classifier in use when it fits: selectContinueFrom), resuming the stored checkpoint's run after a
  * reload, cancelling; progress into the reducer, checkpoints into IndexedDB, the result offered to the
  * classifier shelf. Part of the training screen's controller (controller.ts), which owns the
  * dependencies and the first read of the store.
  */
-import * as Comlink from 'comlink';
 import type { TrainingRequest, TrainProgress, TrainState } from '../../../workers/engine/protocol';
-import { isCrash } from '../bridge/bridge';
+import { isCrash } from '../bridge/lifecycle';
 import { inputError, type AppError } from '../errors';
 import type { FeatureContext } from '../feature';
 import type { ClassifierShelf, ShelfHost } from './classifiers';
@@ -102,15 +101,11 @@ export class TrainRuns {
         from: from && { classifier: from.bytes },
         resume,
       };
-      const onProgress = Comlink.proxy((progress: TrainProgress) =>
-        this.ctx.dispatch({ type: 'train/progress', progress }),
-      );
-      const onCheckpoint = Comlink.proxy((state: TrainState) => this.setCheckpoint({ request: req, state }));
-      const moved = Comlink.transfer(
+      const result = await this.ctx.engine.train(
         request,
-        photos.map((p) => p.image),
+        (progress: TrainProgress) => this.ctx.dispatch({ type: 'train/progress', progress }),
+        (state: TrainState) => this.setCheckpoint({ request: req, state }),
       );
-      const result = await this.ctx.engine((r) => r.train(moved, onProgress, onCheckpoint));
       if (result.status === 'cancelled') {
         if (result.state) await this.setCheckpoint({ request: req, state: result.state });
         this.ctx.dispatch({ type: 'train/run-done', status: 'cancelled', history: result.history });
@@ -152,6 +147,6 @@ export class TrainRuns {
   async cancel(): Promise<void> {
     if (this.state.run?.status !== 'running') return;
     this.ctx.dispatch({ type: 'train/cancel' });
-    await this.ctx.engine((r) => r.cancelTraining()).catch((err: unknown) => isCrash(err) || this.host.fail(err));
+    await this.ctx.engine.cancelTraining().catch((err: unknown) => isCrash(err) || this.host.fail(err));
   }
 }

@@ -1,4 +1,4 @@
-/** The training screen's slice of the app state (issue 4). Pure; the app reducer delegates 'train/*' actions here. */
+/** The training screen's slice of the app state. Pure; the app reducer delegates 'train/*' actions here. */
 import type {
   EpochMetrics,
   HeadKind,

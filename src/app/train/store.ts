@@ -4,8 +4,8 @@
  * change is written at once, so a reload loses nothing. Features live in the worker's own cache.
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
-import type { HeadKind, TrainState } from '../../../workers/engine/protocol';
-import type { TrainSettings } from './state';
+import type { TrainState } from '../../../workers/engine/protocol';
+import type { ClassifierEntry, TrainSettings } from './state';
 
 export interface ClassRecord {
   id: string;
@@ -23,15 +23,8 @@ export interface PhotoRecord {
   created: number;
 }
 
-export interface ClassifierRecord {
-  id: string;
-  name: string;
-  created: string;
-  modelId: string;
-  classes: string[];
-  head: HeadKind;
-  fineTuned: boolean;
-  valAcc?: number;
+/** A stored classifier: what the UI lists, with the file itself in place of its size. */
+export interface ClassifierRecord extends Omit<ClassifierEntry, 'bytes'> {
   /** The classifier file (src/core/train/classifier.ts). */
   bytes: Uint8Array;
 }

@@ -89,7 +89,7 @@ export function buildAnalyzeGraph(o: AnalyzeGraphOptions): Graph {
 /**
  * The live graph in two halves cut at the Grad-CAM layer's activation (src/core/onnx/split.ts):
  * `front` image → A (the conv base), `back` A, target → the live outputs (pool, head, top-5, the
- * Grad-CAM shortcut's weights, the map). Frames run front, then back on its output. Grad-CAM only
+ * Grad-CAM shortcut's weights, the map): the base and the head. Frames run the base, then the head. Grad-CAM only
  * (Grad-CAM++ and Layer-CAM differentiate through the base, which the cut does not allow); no
  * Winograd here: the caller rewrites the front as it likes.
  */

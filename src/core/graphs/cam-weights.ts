@@ -48,8 +48,7 @@ export function gradcamWeights(
   // S = W summed over each channel's pooled cells: [N, C] (transB = 1) or [C, N] (transB = 0),
   // block by block when the dense layer runs as several Gemms (row blocks of the kernel).
   // Where the caller holds a kernel's bytes, S comes as a constant: folding the Reshape + ReduceSum
-  // below materialises a reshaped copy of the kernel (VGG16 fc1: 411 MB fp32, ≈ 0.5 s and ≈ 290 MB
-  // of onnxruntime's heap at session creation, measured in Node).
+  // below materialises a reshaped fp32 copy of the kernel at session creation (VGG16 fc1: 411 MB).
   const sums = kernels.map((k) => {
     const n = b.staticShape(k)[transB ? 0 : 1]!;
     const known = transB ? rowSums?.(k, C) : undefined;

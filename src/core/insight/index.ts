@@ -1,4 +1,4 @@
-/** Looking inside the network: activations, filter pictures, CAM variants, the deletion curve. */
+/** The `insight` feature (the app's Inside screen): activations, filter pictures, CAM variants, deletion curve. */
 export * from './cam';
 export * from './deletion';
 export {

@@ -255,7 +255,7 @@ export class Insight {
       });
     // Winograd only up to the explained layer: the convs after it are differentiated, and their
     // gradient through the Winograd subgraph would hold extra copies of the transformed kernels
-    // (measured: a block4_conv3 explain graph beside the live graph overflowed WASM's 4 GB).
+    // (a deep explain graph beside the live graph would overflow WASM's 4 GB).
     const names = insightLayers(cfg).map((l) => l.name);
     const upTo = new Set(names.slice(0, names.indexOf(layer) + 1));
     const session = await this.sessions.get(camKey(cam, layer), build, { heavy: true });

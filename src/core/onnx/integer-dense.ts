@@ -12,13 +12,10 @@
  *   z_n = s_n·(s₁·Σ_k (q₁k − 128)·Q_nk + s₂·Σ_k (q₂k − 128)·Q_nk) + bias_n
  *
  * both sums one MatMulInteger((q₁; q₂), Qᵀ, 128): Q is read once for the two rows. One 8-bit row
- * alone (onnxruntime's DynamicQuantizeLinear) flipped the top-1 class of a clearly decided frame in
- * test/unit/graphs/int8-fidelity.test.ts; with the second row the error is far below int8 weights'.
- * Measured, the live head with fc1 rewritten (onnxruntime-web WASM, 2 threads): Node, session RSS
- * 1068 → 521 MB, paired time 0.97. Chromium (bench --only=load, the Winograd base already a chain of
- * sessions): onnxruntime's heap 1121 → 723 MB, renderer peak 1612 → 1430–1447 MB, steady frame as fast
- * (283–286 ms); but frames 3–8 together run ≈ 2 s slower than before while V8 tiers up the integer
- * kernels beside the conv base's (with every function optimised up front, --no-liftoff, they do not).
+ * alone (onnxruntime's DynamicQuantizeLinear) can flip the top-1 class of a clearly decided frame
+ * (test/unit/graphs/int8-fidelity.test.ts); with the second row the error is far below int8 weights'.
+ * The head's session holds about half the memory and runs as fast; the first frames are slower while
+ * V8 tiers up the integer kernels (README, benchmark).
  *
  * Rewritten: every Gemm(x, DequantizeLinear(Q int8, s, axis 0, no zero point), bias?) with
  * alpha = beta = 1 and transA = 0 — transB = 1 as above, or transB = 0, the product the gradient
@@ -27,8 +24,7 @@
  * dequantized kernel's readers; a kernel with any other reader keeps its fp32 form. Several Gemms
  * on one x (a kernel stored in row blocks) share one split of x. MatMulInteger has no gradient
  * rule, so the rewrite runs after any backward was generated. In the live head this takes fc1, fc2
- * (forward and Grad-CAM's product) and predictions (forward and the class row): onnxruntime's heap
- * for the head 424 → 205 MB (Node), its run as fast (26–27 ms, paired).
+ * (forward and Grad-CAM's product) and predictions (forward and the class row).
  */
 import { GraphBuilder } from './builder';
 import type { Graph, Node } from './ir';

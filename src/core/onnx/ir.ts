@@ -53,7 +53,7 @@ export class AttributeError extends Error {
  * naming the op, node and attribute where it has another type, is absent without a fallback, or
  * holds a value outside `allowed`.
  */
-interface AttrReader {
+export interface AttrReader {
   int(name: string, fallback?: number): number;
   float(name: string, fallback?: number): number;
   ints(name: string, fallback?: number[]): number[];

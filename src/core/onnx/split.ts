@@ -10,9 +10,10 @@
  * the Grad-CAM shortcut reads the activation A and the head, never a gradient through the base);
  * otherwise `splitAt` throws, naming the value that crosses.
  *
- * Why: the two halves are created, replaced and sized separately. The engine starts the live view
- * with a plain-conv front (no Winograd kernels to fold: a cold session in a fraction of the time),
- * then swaps in the Winograd front without touching the head's 500 MB of dense weights.
+ * Why: the two halves are created, replaced and sized separately. In the live view the front is the
+ * conv base and the back the head (workers/engine/live.ts names them so): the engine starts with a
+ * plain-conv base (no Winograd kernels to fold: a cold session in a fraction of the time), then swaps
+ * in the Winograd base without touching the head's dense weights.
  */
 import { ancestors as ancestorsIn, isStatic, numel, type Graph, type Node } from './ir';
 

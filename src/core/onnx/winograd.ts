@@ -25,9 +25,8 @@
  * (not C tiny ones) whose output is already ξ-major: no transpose of V. The output's name is the
  * Conv's, so downstream nodes, and a gradient graph built later on the rewritten graph, connect.
  *
- * Measured (onnxruntime-web WASM, 2 threads, Node): the whole VGG16 base ≈ 2.2–2.6× faster with
- * F(4×4), ≈ 1.6–1.8× with F(2×2). onnxruntime-node's native (x86, NCHWc) convolution
- * is already fast: there the rewrite is ≈ 0.9× (slower) on the whole network.
+ * On onnxruntime-web's WASM the rewritten VGG16 base runs about twice as fast as plain Conv (README,
+ * benchmark); onnxruntime-node's native (x86, NCHWc) convolution is faster without it.
  */
 import { GraphBuilder } from './builder';
 import type { Dim, Graph, Node, Shape } from './ir';
@@ -71,15 +70,13 @@ export interface WinogradOptions {
 }
 
 /**
- * The fastest form measured with onnxruntime-web WASM (2 threads, in Node) on VGG16's layers, and
- * the smaller where two tie: F(4×4) down to 28×28 and F(2×2) at 14×14 and below, two-pass
- * transforms, and the GEMM as (T, C)·(C, O). At 14×14 (block5) F(4×4) pads to 16×16 and runs no
- * faster than F(2×2) (the chained base 289/292 vs 291/283 ms per frame, paired), while its kernels
- * are 2.25× larger: F(2×2) there keeps 110 MB less WebAssembly heap for the live base (398 → 288 MB);
- * at 28×28 F(2×2) would save as much again but costs 12 % of the frame. 'TC' multiplies by the
- * constant U, which onnxruntime packs once at session creation, where 'OC' packs the activation V on
- * every run: with the two-step 'TC' output transpose, 'TC' is faster on every layer (block1_conv2's
- * GEMM: 20 vs 40 ms; whole base 0.91× the time of 'OC' for the 224 and 112 layers).
+ * The fastest form with onnxruntime-web WASM on VGG16's layers, and the smaller where two tie:
+ * F(4×4) down to 28×28 and F(2×2) at 14×14 and below, two-pass transforms, and the GEMM as
+ * (T, C)·(C, O). At 14×14 (block5) F(4×4) pads to 16×16 and runs no faster than F(2×2), while its
+ * kernels are 2.25× larger, so F(2×2) keeps the live base's heap smaller; at 28×28 F(2×2) would save
+ * as much again but costs a noticeable share of the frame. 'TC' multiplies by the constant U, which
+ * onnxruntime packs once at session creation, where 'OC' packs the activation V on every run: with
+ * the two-step 'TC' output transpose, 'TC' is faster on every layer.
  */
 function defaultPlan(layer: WinogradLayer): WinogradPlan {
   return { tile: layer.h <= 14 && layer.w <= 14 ? 2 : 4, orientation: 'TC', input: 'sep', output: 'sep' };
@@ -219,6 +216,24 @@ interface Sizes extends WinogradPlan {
   m: 2 | 4;
 }
 
+/** One Conv's rewrite: its sizes, and node builders named after it. */
+interface Emitter extends Sizes {
+  b: GraphBuilder;
+  a: number;
+  a2: number;
+  /** Tiles down and across; they cover (Hp, Wp) ⊇ (H, W), the extra (zero input) sliced off at the end. */
+  th: number;
+  tw: number;
+  Hp: number;
+  Wp: number;
+  T: number;
+  tc: boolean;
+  constant: (key: string, dims: number[], data: Float32Array) => string;
+  one: (op: string, inputs: string[], attrs: Node['attrs'], shape: Shape) => string;
+  reshape: (x: string, target: number[], shape: Shape) => string;
+  transpose: (x: string, perm: number[], shape: Shape) => string;
+}
+
 function emit(
   b: GraphBuilder,
   node: Node,
@@ -226,29 +241,56 @@ function emit(
   constant: (key: string, dims: number[], data: Float32Array) => string,
 ): void {
   const [X, W, B] = node.inputs as [string, string, string | undefined];
-  const { n, c, o, h: H, w: Wd, m } = s;
-  const a = m + 2;
-  const a2 = a * a;
-  // Tiles cover (Hp, Wp) ⊇ (H, W); the extra rows and columns (zero input) are sliced off at the end.
-  const [th, tw] = [Math.ceil(H / m), Math.ceil(Wd / m)];
-  const [Hp, Wp] = [th * m, tw * m];
-  const T = th * tw;
-  const { Bt, G, At } = MATRICES[m];
+  const a = s.m + 2;
+  const [th, tw] = [Math.ceil(s.h / s.m), Math.ceil(s.w / s.m)];
   const hint = `${node.name}_wino`;
   const one = (op: string, inputs: string[], attrs: Node['attrs'], shape: Shape) =>
     b.node(op, inputs, attrs, [{ dtype: 'float32', shape }], hint)[0]!;
-  const reshape = (x: string, target: number[], shape: Shape) =>
-    one('Reshape', [x, b.int64s(target, 'shape')], {}, shape);
-  const transpose = (x: string, perm: number[], shape: Shape) =>
-    one('Transpose', [x], { perm: { type: 'ints', value: perm } }, shape);
-  const ints = (value: number[]) => ({ type: 'ints' as const, value });
-  const convAttrs = (k: number, stride: number, pads: number[]) => ({
-    kernel_shape: ints([k, k]),
-    strides: ints([stride, stride]),
-    pads: ints(pads),
-    dilations: ints([1, 1]),
+  const e: Emitter = {
+    ...s,
+    b,
+    a,
+    a2: a * a,
+    th,
+    tw,
+    Hp: th * s.m,
+    Wp: tw * s.m,
+    T: th * tw,
+    tc: s.orientation === 'TC',
+    constant,
+    one,
+    reshape: (x, target, shape) => one('Reshape', [x, b.int64s(target, 'shape')], {}, shape),
+    transpose: (x, perm, shape) => one('Transpose', [x], { perm: { type: 'ints', value: perm } }, shape),
+  };
+  const v = inputTransform(e, X);
+  const u = kernelTransform(e, W);
+  const { n, a2, T, o } = e;
+  const mm = e.tc ? one('MatMul', [v, u], {}, [n, a2, T, o]) : one('MatMul', [u, v], {}, [n, a2, o, T]);
+  const y = outputTransform(e, mm);
+  // y: (N, O, Hp, Wp) → (N, O, H, W) + bias, written to the Conv's output name.
+  const cut = e.Hp === e.h && e.Wp === e.w ? y : b.slice(y, [0, 0], [e.h, e.w], [2, 3]);
+  const inputs = B ? [cut, e.reshape(B, [o, 1, 1], [o, 1, 1])] : [cut];
+  b.graph.nodes.push({
+    op: B ? 'Add' : 'Identity',
+    inputs,
+    outputs: [node.outputs[0]!],
+    attrs: {},
+    name: `${hint}_out`,
   });
+}
 
+const ints = (value: number[]) => ({ type: 'ints' as const, value });
+const convAttrs = (k: number, stride: number, pads: number[]) => ({
+  kernel_shape: ints([k, k]),
+  strides: ints([stride, stride]),
+  pads: ints(pads),
+  dilations: ints([1, 1]),
+});
+
+/** Bᵀ·d·B for every tile of X: (N, α², C, T) for 'OC', (N, α², T, C) for 'TC'. */
+function inputTransform(e: Emitter, X: string): string {
+  const { b, n, c, h: H, w: Wd, m, a, a2, th, tw, Wp, T, constant, one, reshape, transpose } = e;
+  const { Bt } = MATRICES[m];
   // Input transform Bᵀ·d·B for every tile, as strided Convs.
   // Channels stacked as the rows of one tall image, each padded to P = m·(th+1) rows (1 on top,
   // the rest below), so window row r = ch·(th+1) + t is tile row t of channel ch (t = th: junk
@@ -259,7 +301,7 @@ function emit(
   const padded = one('Pad', [X, pads], { mode: { type: 'string', value: 'constant' } }, [n, c, P, Wd]);
   const tall = reshape(padded, [0, 1, c * P, Wd], [n, 1, c * P, Wd]);
   let v1: string;
-  if (s.input === 'sep') {
+  if (e.input === 'sep') {
     // Bᵀ·d·B as two 1-D passes: rows (α taps per output) then columns, each a Conv.
     const K1 = constant(`B${m}rows`, [a, 1, a, 1], Float32Array.from(Bt.flat()));
     const K2 = constant(`B${m}cols`, [a, 1, 1, a], Float32Array.from(Bt.flat()));
@@ -290,34 +332,34 @@ function emit(
   const v2 = b.slice(v1, [0], [th], [3]);
   const v3 = reshape(v2, [0, a2, c, T], [n, a2, c, T]);
   // (N, α², C, T) for 'OC'; (N, α², T, C) for 'TC' (the runtime fuses this transpose into the MatMul)
-  const v = s.orientation === 'OC' ? v3 : transpose(v3, [0, 1, 3, 2], [n, a2, T, c]);
+  return e.orientation === 'OC' ? v3 : transpose(v3, [0, 1, 3, 2], [n, a2, T, c]);
+}
 
+/** G·g·Gᵀ for every kernel: U (α², O, C) for 'OC', Uᵀ (α², C, O) for 'TC'. */
+function kernelTransform(e: Emitter, W: string): string {
+  const { c, o, m, a2, tc, constant, one, reshape, transpose } = e;
+  const { G } = MATRICES[m];
   // Kernel transform G·g·Gᵀ on the weight value: (O·C, 9) × kron(G, G)ᵀ (9, α²).
   // As Gemm(K_G (α², 9), W (O·C, 9), transB): already (α², O·C), no transpose even where the
   // runtime does not fold it (a DequantizeLinear weight is not folded by default). 'TC' wants
   // Uᵀ (α², C, O): the weight is transposed to (C, O, 3, 3) first, so the folding never copies
-  // the 4× larger U (VGG16 base, Node: the session grows the WASM heap by 781 MB, not 935).
-  const tc = s.orientation === 'TC';
+  // the 4× larger U.
   const KG = constant(`G${m}`, [a2, 9], kron2(G));
   const wr = tc
     ? reshape(transpose(W, [1, 0, 2, 3], [c, o, 3, 3]), [c * o, 9], [c * o, 9])
     : reshape(W, [o * c, 9], [o * c, 9]);
   const u0 = one('Gemm', [KG, wr], { transB: { type: 'int', value: 1 } }, [a2, o * c]);
-  const u = tc ? reshape(u0, [a2, c, o], [a2, c, o]) : reshape(u0, [a2, o, c], [a2, o, c]);
+  return tc ? reshape(u0, [a2, c, o], [a2, c, o]) : reshape(u0, [a2, o, c], [a2, o, c]);
+}
 
-  const Y = node.outputs[0]!;
-  const finish = (y: string) => {
-    // y: (N, O, Hp, Wp) → (N, O, H, W) + bias, written to the Conv's output name.
-    const cut = Hp === H && Wp === Wd ? y : b.slice(y, [0, 0], [H, Wd], [2, 3]);
-    const inputs = B ? [cut, reshape(B, [o, 1, 1], [o, 1, 1])] : [cut];
-    b.graph.nodes.push({ op: B ? 'Add' : 'Identity', inputs, outputs: [Y], attrs: {}, name: `${hint}_out` });
-  };
-
-  const mm = tc ? one('MatMul', [v, u], {}, [n, a2, T, o]) : one('MatMul', [u, v], {}, [n, a2, o, T]);
+/** Aᵀ·m·A for every tile of the product, the tiles interleaved back into (N, O, Hp, Wp). */
+function outputTransform(e: Emitter, mm: string): string {
+  const { n, o, m, a, a2, th, tw, Hp, Wp, T, tc, constant, one, reshape, transpose } = e;
+  const { At } = MATRICES[m];
   // Aᵀ·m·A over the leading α² axis of M (N, α², X), X = O·T or T·O: → (N, m, m, X).
   const len = o * T;
   let y0: string;
-  if (s.output === 'sep') {
+  if (e.output === 'sep') {
     // Two 1-D passes: contract ξ, then ν (Aᵀ broadcast over the leading axes): 2.7× fewer MACs.
     const Am = constant(`A${m}1d`, [m, a], Float32Array.from(At.flat()));
     const p0 = one('MatMul', [Am, reshape(mm, [0, a, a * len], [n, a, a * len])], {}, [n, m, a * len]);
@@ -328,8 +370,8 @@ function emit(
   }
   // Interleave the tiles: (N, a, b, O, ty, tx) → (N, O, ty, a, tx, b) in one Transpose ('OC'); for
   // 'TC', (N, a, b, ty, tx, O) → (N, ty, a, tx, b, O) moves runs of O contiguous values, then the
-  // channels go first as one 2-D transpose (HW, O) → (O, HW): ≈ 4× faster than one 6-D Transpose
-  // that gathers single values (onnxruntime-web WASM: 1.1 vs 5.4 ms at 256 × 56 × 56).
+  // channels go first as one 2-D transpose (HW, O) → (O, HW): several times faster than one 6-D
+  // Transpose that gathers single values.
   let y2: string;
   if (tc) {
     const y1 = reshape(y0, [0, m, m, th, tw, o], [n, m, m, th, tw, o]);
@@ -339,5 +381,5 @@ function emit(
     const y1 = reshape(y0, [0, m, m, o, th, tw], [n, m, m, o, th, tw]);
     y2 = transpose(y1, [0, 3, 4, 1, 5, 2], [n, o, th, m, tw, m]);
   }
-  finish(reshape(y2, [0, o, Hp, Wp], [n, o, Hp, Wp]));
+  return reshape(y2, [0, o, Hp, Wp], [n, o, Hp, Wp]);
 }

@@ -107,7 +107,7 @@ function publish(b: GraphBuilder, value: string, name: string): string {
  * Publishes a value computed by a node of `b` as graph output `name` by renaming it: its producer
  * writes `name` and its readers read it. An Identity would copy it, and the runtime keeps that copy
  * when the value has other readers (an optimizer slot: v feeds the parameter's update too) — a full
- * pass over the parameter per step (the book's dense head: 25.7 MB, ≈ 3 ms of a 60 ms step).
+ * pass over the parameter per step.
  * The caller must not use `value` afterwards.
  */
 function publishByRename(b: GraphBuilder, value: string, name: string): string {
@@ -144,8 +144,8 @@ export interface StepGraphOptions {
   /**
    * Rewrite the trunk's 3×3 convolutions as Winograd F(4×4, 3×3) before differentiating: the
    * gradient generator then differentiates the rewritten forward (its Conv, MatMul and Gemm rules,
-   * the kernel transform included). Measured on WASM, one thread: block5 forward + backward 580 →
-   * 250 ms per 224-px sample.
+   * the kernel transform included). On WASM this makes block5's forward + backward about twice as
+   * fast.
    */
   winograd?: boolean | WinogradOptions;
 }

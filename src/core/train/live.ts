@@ -45,7 +45,7 @@ export function classifierAnalyzeOptions(
     // per-channel affine has s > 0, so it commutes with max), but Grad-CAM can then use the CENTRED
     // activations, A − μ (CAM_LAYER). With raw A ≥ 0, the evidence of a class whose photos light the
     // features LESS than average is negative everywhere, and ReLU blanks its map; random demo
-    // features share one dominant direction (cosine ≈ 0.995), which made a third of the maps blank.
+    // features share one dominant direction, which would blank many of the maps.
     const z = standardise(b, acts.get(last)!, param);
     acts.set(CAM_LAYER, z);
     const pooled = b.maxPool(z, { kernel_shape: [2, 2], strides: [2, 2] }, 'head_pool');

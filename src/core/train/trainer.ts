@@ -19,31 +19,24 @@ import type { GraphBuilder } from '../onnx/builder';
 import type { Graph } from '../onnx/ir';
 import { openPieces, splitByWeights } from '../onnx/split';
 import { winogradRewrite } from '../onnx/winograd';
-import type { Classifier, ClassifierManifest } from './classifier';
-import { CLASSIFIER_FORMAT, CLASSIFIER_VERSION, encodeClassifier, headStart } from './classifier';
+import { headStart } from './classifier';
 import { TrainingCancelledError, TrainStateMismatchError } from './errors';
 import type { CancelSignal, FeatureCache, FeatureLayer, PhotoFeatures } from './features';
 import { buildFeatureGraph, extractFeatures, featureShape } from './features';
 import type { FitState, Params, Sample } from './fit';
-import { argmax, evaluate, fit, initialFitState } from './fit';
+import { evaluate, fit, initialFitState } from './fit';
 import type { ModelSpec } from './graphs';
 import { buildEval, buildTrainStep, lastBlockTrunk, trunkParams } from './graphs';
+import type { HeadSpec } from './heads';
 import { featureStats, headSpec, initHead } from './heads';
+import { packageClassifier, report } from './outcome';
 import { initSlots, optimizer } from './optim';
 import { Rng, seedOf } from './rng';
 import type { GraphRuntime, GraphSession, SessionOptions } from '../runtime';
 import { chainSession } from '../runtime';
+import type { Split } from './split';
 import { stratifiedSplit } from './split';
-import type {
-  Settings,
-  TrainPhase,
-  TrainPhoto,
-  TrainProgress,
-  TrainRequest,
-  TrainResult,
-  TrainState,
-  ValidationReport,
-} from './request';
+import type { Settings, TrainPhase, TrainPhoto, TrainProgress, TrainRequest, TrainResult, TrainState } from './request';
 import { fingerprint, settings } from './request';
 
 /** The loaded base: its manifest, its base-part shard bytes and its hash (baseModelHash). */
@@ -68,17 +61,16 @@ export interface RunOptions {
 
 /**
  * Kernel elements per session of the Winograd feature graph (splitByWeights): VGG16's blocks 1–4 (7.6 M)
- * in one session, block5 (7.1 M) in another, so a batch crosses once, where it is small (block4_pool,
- * 1.6 MB for 4 photos). Chromium, 102 features: heap after extraction 1341 MB in one session, 1236 MB
- * in two, 1008 MB in seven (the live view's PIECE_WEIGHTS) — but seven extracted in 35 s against 28–30 s
- * (in Node they ran as fast; not explained), so two.
+ * in one session, block5 (7.1 M) in another, so a batch crosses once, where it is small (block4_pool).
+ * Two sessions hold less heap than one; the live view's seven (PIECE_WEIGHTS) hold less still but
+ * extract more slowly in Chromium, so two.
  */
 const FEATURE_PIECE_WEIGHTS = 7_700_000;
 
 /** The session cache's key prefix of the conv base's feature sessions. */
 const FEATURES_KEY = 'features|';
 
-/** Sessions of generated graphs, built once per key (architecture rule 10). */
+/** Sessions of generated graphs, built once per key: a session costs seconds and memory to create. */
 export class SessionCache {
   private readonly sessions = new Map<string, Promise<GraphSession>>();
   constructor(private readonly runtime: GraphRuntime) {}
@@ -123,8 +115,8 @@ export class Trainer {
       buildFeatureGraph(manifest.architecture, inputSize, (b: GraphBuilder) => weightRefs(b, manifest, ['base']));
     const o: SessionOptions = { externalData: files, foldInt8: manifest.quantization === 'int8', device: 'preferred' };
     if (!base.winograd) return this.sessions.get(key, graph, o);
-    // The Winograd base as two sessions (FEATURE_PIECE_WEIGHTS): one session for the whole base held
-    // its folded kernels about three times over while it was built.
+    // The Winograd base as two sessions (FEATURE_PIECE_WEIGHTS): one session for the whole base would
+    // hold its folded kernels about three times over while it is built.
     return this.sessions.open(key, async (runtime) => {
       const pieces = splitByWeights(graph(), base.pieceWeights ?? FEATURE_PIECE_WEIGHTS);
       const sessions = await openPieces(pieces, (p) => runtime.create(winogradRewrite(p), o));
@@ -165,45 +157,74 @@ export class Trainer {
   }
 
   async train(base: BaseContext, req: TrainRequest, o: RunOptions = {}): Promise<TrainResult> {
-    const cfg = base.manifest.architecture;
-    const s = settings(req, cfg);
-    const n = req.classes.length;
-    const key = await fingerprint(base.hash, req, s);
-    if (req.resume && (req.resume.version !== 1 || req.resume.key !== key))
-      throw new TrainStateMismatchError(
-        'the saved training state belongs to other photos, classes or settings: start a new training instead',
-      );
-    const labels = req.photos.map((p) => p.label);
-    const split =
-      req.resume?.split ??
-      stratifiedSplit(
-        labels,
-        req.photos.map((p) => p.id),
-        n,
-        s.valFraction,
-        s.seed,
-      );
-    const ms = { extract: 0, head: 0, finetune: 0 };
-    const spec = headSpec(s.head, n, featureShape(cfg, 'block5_pool', s.inputSize));
-    // Checked before the features are extracted, so a classifier that does not fit fails at once.
-    const from =
-      req.from &&
-      headStart(req.from.classifier, { hash: base.hash, cfg }, { spec, classes: req.classes, inputSize: s.inputSize });
-
+    const run = await plan(base, req, o);
+    const { ms } = run;
     // 2. features
-    let t0 = performance.now();
-    const layers: FeatureLayer[] = s.fineTune ? ['block5_pool', 'block4_pool'] : ['block5_pool'];
+    const t0 = performance.now();
+    const layers: FeatureLayer[] = run.s.fineTune ? ['block5_pool', 'block4_pool'] : ['block5_pool'];
     let feats: PhotoFeatures;
     try {
-      feats = await this.features(base, req.photos, new Set(split.val), s, layers, o);
+      feats = await this.features(base, req.photos, new Set(run.split.val), run.s, layers, o);
     } catch (e) {
       if (e instanceof TrainingCancelledError) return { status: 'cancelled', state: req.resume, history: [], ms };
       throw e;
     }
     ms.extract = performance.now() - t0;
     const samples = (layer: FeatureLayer, photos: number[]): Sample[] =>
-      photos.flatMap((p) => feats[p]!.map((v) => ({ photo: p, label: labels[p]!, features: v[layer]! })));
-    const train5 = samples('block5_pool', split.train);
+      photos.flatMap((p) => feats[p]!.map((v) => ({ photo: p, label: run.labels[p]!, features: v[layer]! })));
+
+    // 3. head
+    const head = await this.fitHead(run, samples);
+    let state: TrainState = { version: 1, key: run.key, split: run.split, head: head.fit.state };
+    let history = head.fit.state.history;
+    if (head.fit.cancelled) return { status: 'cancelled', state, history, ms };
+    let kept: Kept = { model: head.model, eval: head.eval, params: head.fit.state.best!.params, fineTuned: false };
+    // A finished head phase resumes from its best weights alone: fine-tuning's checkpoints do not
+    // carry its last parameters and optimizer slots too.
+    state = { ...state, head: { ...head.fit.state, params: kept.params, slots: {} } };
+
+    // 4. fine-tuning
+    if (run.s.fineTune) {
+      const ft = await this.fineTune(run, samples, head.constants, kept.params, state);
+      state = { ...state, finetune: ft.fit.state };
+      history = [...history, ...ft.fit.state.history];
+      if (ft.fit.cancelled) return { status: 'cancelled', state, history, ms };
+      // Its epoch-0 point is the head-only model measured by the same graph: any later best beat it.
+      const best = ft.fit.state.best!;
+      if (best.epoch > 0) kept = { model: ft.model, eval: ft.eval, params: best.params, fineTuned: true };
+    }
+
+    // 5. the file and the report
+    const layer = kept.fineTuned ? 'block4_pool' : 'block5_pool';
+    const reportOn = run.split.val.length ? run.split.val : run.split.train;
+    const reportSamples = reportOn.map((p) => ({ photo: p, label: run.labels[p]!, features: feats[p]![0]![layer]! }));
+    const weights = { ...head.constants, ...kept.params };
+    const e = await evaluate(kept.eval, kept.model, weights, reportSamples, run.s.batchSize);
+    const validation = report(e.logits, reportSamples, req, run.split.val.length ? 'validation' : 'training', e.loss);
+    const classifier = packageClassifier(
+      base,
+      req,
+      run.s,
+      run.spec,
+      { fineTuned: kept.fineTuned, validation, history, trainedOn: run.split.train.length },
+      weights,
+    );
+    return {
+      status: 'done',
+      state,
+      history,
+      classifier,
+      chosen: kept.fineTuned ? 'fine-tuned' : 'head',
+      validation,
+      ms,
+    };
+  }
+
+  /** Step 3: the head on the block5_pool features, from a random start or the classifier continued from. */
+  private async fitHead(run: Run, samples: Samples) {
+    const { s, req, o, from, spec } = run;
+    const t0 = performance.now();
+    const train5 = samples('block5_pool', run.split.train);
     // Deterministic in the features (or the classifier continued from), so a resumed run recomputes the same constants.
     const constants =
       from?.constants ??
@@ -211,27 +232,18 @@ export class Trainer {
         spec,
         train5.map((x) => x.features),
       );
-    const data = { train: train5, val: samples('block5_pool', split.val), constants };
-
-    // 3. head
-    t0 = performance.now();
-    const headModel: ModelSpec = { head: spec };
+    const data = { train: train5, val: samples('block5_pool', run.split.val), constants };
+    const model: ModelSpec = { head: spec };
     const opt = optimizer(s.optimizer);
-    const headKey = `${s.head}|${n}|${s.inputSize}`;
     const sessions = {
-      step: await this.sessions.get(`head-step|${headKey}|${s.optimizer}`, () => buildTrainStep(headModel, opt).graph),
-      eval: await this.sessions.get(`head-eval|${headKey}`, () => buildEval(headModel)),
+      step: await this.sessions.get(`head-step|${run.headKey}|${s.optimizer}`, () => buildTrainStep(model, opt).graph),
+      eval: await this.sessions.get(`head-eval|${run.headKey}`, () => buildEval(model)),
     };
     const initial = (): FitState => {
       const params = from?.params ?? initHead(spec, new Rng(seedOf(s.seed, 0x4ead)));
       return initialFitState(params, initSlots(opt, params), seedOf(s.seed, 0x7a1));
     };
-    const at = { done: 0, total: 0 };
-    const onStep = (phase: TrainPhase) => (done: number, total: number) => {
-      Object.assign(at, { done, total });
-      o.onProgress?.({ phase, done, total });
-    };
-    const headFit = await fit(sessions, headModel, opt, data, req.resume?.head ?? initial(), {
+    const fitted = await fit(sessions, model, opt, data, req.resume?.head ?? initial(), {
       phase: 'head',
       epochs: s.epochs,
       batchSize: s.batchSize,
@@ -240,127 +252,66 @@ export class Trainer {
       lr: s.lr,
       signal: o.signal,
       collect: o.collect,
-      onStep: onStep('train'),
+      onStep: run.onStep('train'),
       onEpoch: async (metrics, head) => {
-        o.onProgress?.({ phase: 'train', ...at, metrics });
-        await o.onCheckpoint?.({ version: 1, key, split, head });
+        o.onProgress?.({ phase: 'train', ...run.at, metrics });
+        await o.onCheckpoint?.({ version: 1, key: run.key, split: run.split, head });
       },
     });
-    ms.head = performance.now() - t0;
-    let state: TrainState = { version: 1, key, split, head: headFit.state };
-    if (headFit.cancelled) return { status: 'cancelled', state, history: headFit.state.history, ms };
-    const headBest = headFit.state.best!;
-    // A finished head phase resumes from its best weights alone: fine-tuning's checkpoints do not
-    // carry its last parameters and optimizer slots too.
-    state = { ...state, head: { ...headFit.state, params: headBest.params, slots: {} } };
+    run.ms.head = performance.now() - t0;
+    return { fit: fitted, model, eval: sessions.eval, constants };
+  }
 
-    // 4. fine-tuning
-    let chosen: 'head' | 'fine-tuned' = 'head';
-    let best: Params = headBest.params;
-    let ftModel: ModelSpec | undefined;
-    let ftEval: GraphSession | undefined;
-    let history = headFit.state.history;
-    if (s.fineTune) {
-      t0 = performance.now();
-      const trunk = lastBlockTrunk(cfg, s.inputSize);
-      ftModel = { head: spec, trunk };
-      const ftOpt = optimizer('rmsprop');
-      const ftKey = `${headKey}|${base.hash}`;
-      // The features are all in hand: the conv base's session goes before the fine-tuning graphs are
-      // built, so they reuse its memory (onnxruntime's WASM heap only grows; Chromium, full size: the
-      // heap after the benchmark's training rows 2260 → 2130 MB). A later call with new photos builds
-      // the base session again (≈ 1 s).
-      await this.sessions.release((k) => k.startsWith(FEATURES_KEY));
-      const ftSessions = {
-        // Plain convolutions, never Winograd: forward + backward of a batch through Winograd's transformed
-        // tiles and kernels needs about three times the heap (one tab's memory on a phone).
-        step: await this.sessions.get(`ft-step|${ftKey}`, () => buildTrainStep(ftModel!, ftOpt).graph),
-        eval: await this.sessions.get(`ft-eval|${ftKey}`, () => buildEval(ftModel!)),
-      };
-      ftEval = ftSessions.eval;
-      let start = req.resume?.finetune;
-      if (!start) {
-        const conv = readWeights(base.manifest, base.files, ['base']);
-        const params: Params = { ...headBest.params };
-        for (const p of trunkParams(trunk)) {
-          const [layer, which] = p.name.split('/') as [string, 'kernel' | 'bias'];
-          params[p.name] = conv.get(layer)![which];
-        }
-        start = initialFitState(params, initSlots(ftOpt, params), seedOf(s.seed, 0xf1e));
+  /** Step 4: block5_conv1..3 and the head from the block4_pool features, starting at the base's weights and the best head. */
+  private async fineTune(run: Run, samples: Samples, constants: Params, head: Params, state: TrainState) {
+    const { base, req, o, s } = run;
+    const fineTune = s.fineTune!;
+    const t0 = performance.now();
+    const trunk = lastBlockTrunk(base.manifest.architecture, s.inputSize);
+    const model: ModelSpec = { head: run.spec, trunk };
+    const opt = optimizer('rmsprop');
+    const key = `${run.headKey}|${base.hash}`;
+    // The features are all in hand: the conv base's session goes before the fine-tuning graphs are
+    // built, so they reuse its memory (onnxruntime's WASM heap only grows). A later call with new
+    // photos builds the base session again.
+    await this.sessions.release((k) => k.startsWith(FEATURES_KEY));
+    const sessions = {
+      // Plain convolutions, never Winograd: forward + backward of a batch through Winograd's transformed
+      // tiles and kernels needs about three times the heap (one tab's memory on a phone).
+      step: await this.sessions.get(`ft-step|${key}`, () => buildTrainStep(model, opt).graph),
+      eval: await this.sessions.get(`ft-eval|${key}`, () => buildEval(model)),
+    };
+    let start = req.resume?.finetune;
+    if (!start) {
+      const conv = readWeights(base.manifest, base.files, ['base']);
+      const params: Params = { ...head };
+      for (const p of trunkParams(trunk)) {
+        const [layer, which] = p.name.split('/') as [string, 'kernel' | 'bias'];
+        params[p.name] = conv.get(layer)![which];
       }
-      const ftData = {
-        train: samples('block4_pool', split.train),
-        val: samples('block4_pool', split.val),
-        constants,
-      };
-      const ftFit = await fit(ftSessions, ftModel, ftOpt, ftData, start, {
-        phase: 'finetune',
-        epochs: s.fineTune.epochs,
-        batchSize: s.batchSize,
-        patience: s.fineTune.patience,
-        lr: s.fineTune.lr,
-        signal: o.signal,
-        collect: o.collect,
-        onStep: onStep('finetune'),
-        onEpoch: async (metrics, finetune) => {
-          o.onProgress?.({ phase: 'finetune', ...at, metrics });
-          await o.onCheckpoint?.({ ...state, finetune });
-        },
-      });
-      ms.finetune = performance.now() - t0;
-      state = { ...state, finetune: ftFit.state };
-      history = [...history, ...ftFit.state.history];
-      if (ftFit.cancelled) return { status: 'cancelled', state, history, ms };
-      // Its epoch-0 point is the head-only model measured by the same graph: any later best beat it.
-      if (ftFit.state.best!.epoch > 0) {
-        chosen = 'fine-tuned';
-        best = ftFit.state.best!.params;
-      }
+      start = initialFitState(params, initSlots(opt, params), seedOf(s.seed, 0xf1e));
     }
-
-    // 5. the file and the report
-    const fineTuned = chosen === 'fine-tuned';
-    const model = fineTuned ? ftModel! : headModel;
-    const evalSession = fineTuned ? ftEval! : sessions.eval;
-    const reportOn = split.val.length ? split.val : split.train;
-    const reportSamples = reportOn.map((p) => ({
-      photo: p,
-      label: labels[p]!,
-      features: feats[p]![0]![fineTuned ? 'block4_pool' : 'block5_pool']!,
-    }));
-    const e = await evaluate(evalSession, model, { ...constants, ...best }, reportSamples, s.batchSize);
-    const validation = report(e.logits, reportSamples, req, split.val.length ? 'validation' : 'training', e.loss);
-    const manifest: Omit<ClassifierManifest, 'tensors'> = {
-      format: CLASSIFIER_FORMAT,
-      version: CLASSIFIER_VERSION,
-      base: {
-        hash: base.hash,
-        id: base.manifest.id,
-        architecture: cfg.name,
-        preprocessing: base.manifest.preprocessing,
-        inputSize: s.inputSize,
-      },
-      classes: [...req.classes],
-      head: { kind: spec.kind, hidden: spec.hidden, dropout: spec.dropout },
-      fineTuned,
-      metrics: {
-        valLoss: validation.loss,
-        valAcc: validation.accuracy,
-        epochs: history.length,
-        trainedOn: split.train.length,
-      },
-      created: new Date().toISOString(),
+    const data = {
+      train: samples('block4_pool', run.split.train),
+      val: samples('block4_pool', run.split.val),
+      constants,
     };
-    const classifier: Classifier['weights'] = { ...constants, ...best };
-    return {
-      status: 'done',
-      state,
-      history,
-      classifier: encodeClassifier({ manifest, weights: classifier }, cfg),
-      chosen,
-      validation,
-      ms,
-    };
+    const fitted = await fit(sessions, model, opt, data, start, {
+      phase: 'finetune',
+      epochs: fineTune.epochs,
+      batchSize: s.batchSize,
+      patience: fineTune.patience,
+      lr: fineTune.lr,
+      signal: o.signal,
+      collect: o.collect,
+      onStep: run.onStep('finetune'),
+      onEpoch: async (metrics, finetune) => {
+        o.onProgress?.({ phase: 'finetune', ...run.at, metrics });
+        await o.onCheckpoint?.({ ...state, finetune });
+      },
+    });
+    run.ms.finetune = performance.now() - t0;
+    return { fit: fitted, model, eval: sessions.eval };
   }
 
   async dispose(): Promise<void> {
@@ -368,27 +319,67 @@ export class Trainer {
   }
 }
 
-function report(
-  logits: Float32Array,
-  samples: readonly Sample[],
-  req: TrainRequest,
-  on: ValidationReport['on'],
-  loss: number,
-): ValidationReport {
+/** What every step of one training run shares. */
+interface Run {
+  base: BaseContext;
+  req: TrainRequest;
+  o: RunOptions;
+  s: Settings;
+  key: string;
+  labels: number[];
+  split: Split;
+  spec: HeadSpec;
+  /** The classifier continued from (TrainRequest.from), checked against this run. */
+  from: ReturnType<typeof headStart> | undefined;
+  /** The sessions' key part that the head's shape decides. */
+  headKey: string;
+  ms: TrainResult['ms'];
+  /** The current phase's last step, for the epoch's progress report. */
+  at: { done: number; total: number };
+  onStep(phase: TrainPhase): (done: number, total: number) => void;
+}
+
+/** The samples of `photos` for one feature layer (every variant of each photo). */
+type Samples = (layer: FeatureLayer, photos: number[]) => Sample[];
+
+/** The model a run keeps: the head alone, or fine-tuned block5 and head. */
+interface Kept {
+  model: ModelSpec;
+  eval: GraphSession;
+  params: Params;
+  fineTuned: boolean;
+}
+
+/** Step 1: the checked settings, the resume check, the split and the head; before any feature is extracted. */
+async function plan(base: BaseContext, req: TrainRequest, o: RunOptions): Promise<Run> {
+  const cfg = base.manifest.architecture;
+  const s = settings(req, cfg);
   const n = req.classes.length;
-  const confusion = Array.from({ length: n }, () => new Array<number>(n).fill(0));
-  const misclassified: ValidationReport['misclassified'] = [];
-  samples.forEach((s, i) => {
-    const predicted = argmax(logits, i * n, n);
-    confusion[s.label]![predicted]!++;
-    if (predicted !== s.label) {
-      const row = Array.from(logits.subarray(i * n, (i + 1) * n));
-      const max = Math.max(...row);
-      const z = row.reduce((a, v) => a + Math.exp(v - max), 0);
-      misclassified.push({ photoId: req.photos[s.photo]!.id, label: s.label, predicted, prob: 1 / z });
-    }
-  });
-  const perClass = confusion.map((row, c) => row[c]! / row.reduce((a, b) => a + b, 0));
-  const correct = confusion.reduce((a, row, c) => a + row[c]!, 0);
-  return { on, loss, accuracy: correct / Math.max(samples.length, 1), confusion, perClass, misclassified };
+  const key = await fingerprint(base.hash, req, s);
+  if (req.resume && (req.resume.version !== 1 || req.resume.key !== key))
+    throw new TrainStateMismatchError(
+      'the saved training state belongs to other photos, classes or settings: start a new training instead',
+    );
+  const labels = req.photos.map((p) => p.label);
+  const split =
+    req.resume?.split ??
+    stratifiedSplit(
+      labels,
+      req.photos.map((p) => p.id),
+      n,
+      s.valFraction,
+      s.seed,
+    );
+  const spec = headSpec(s.head, n, featureShape(cfg, 'block5_pool', s.inputSize));
+  // Checked before the features are extracted, so a classifier that does not fit fails at once.
+  const from =
+    req.from &&
+    headStart(req.from.classifier, { hash: base.hash, cfg }, { spec, classes: req.classes, inputSize: s.inputSize });
+  const at = { done: 0, total: 0 };
+  const onStep = (phase: TrainPhase) => (done: number, total: number) => {
+    Object.assign(at, { done, total });
+    o.onProgress?.({ phase, done, total });
+  };
+  const ms = { extract: 0, head: 0, finetune: 0 };
+  return { base, req, o, s, key, labels, split, spec, from, headKey: `${s.head}|${n}|${s.inputSize}`, ms, at, onStep };
 }

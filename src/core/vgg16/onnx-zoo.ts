@@ -10,7 +10,7 @@
  * (C, H, W) order. The images these weights expect are 'torch'-preprocessed.
  */
 import { decodeModel } from '../onnx/encode';
-import type { Graph, Node } from '../onnx/ir';
+import { AttributeError, readAttrs, type AttrReader, type Graph, type Node } from '../onnx/ir';
 import type { LayerWeights, PreprocessMode, VggConfig, VggWeights } from './spec';
 import { checkWeights, convLayers, denseLayers, VGG16, WeightsMismatchError } from './spec';
 
@@ -108,13 +108,15 @@ export function readOnnxZoo(bytes: Uint8Array, cfg: VggConfig = VGG16): { weight
     const what = `${n.op} node '${n.name}' (${l.name})`;
     let lw: LayerWeights;
     if (n.op === 'Gemm') {
-      const int = (k: string, d: number) => (n.attrs[k]?.type === 'int' ? n.attrs[k].value : d);
-      const flt = (k: string, d: number) => (n.attrs[k]?.type === 'float' ? n.attrs[k].value : d);
-      if (int('transA', 0) !== 0) throw new WeightsMismatchError(`${what}: transA = 1 is not supported`);
+      const { transA, transB, alpha, beta } = attrsOf(n, (a) => ({
+        transA: a.int('transA', 0),
+        transB: a.int('transB', 0),
+        alpha: a.float('alpha', 1),
+        beta: a.float('beta', 1),
+      }));
+      if (transA !== 0) throw new WeightsMismatchError(`${what}: transA = 1 is not supported`);
       const w = constant(n.inputs[1], `${what}: weight`);
-      const kernel = denseKernel(w, int('transB', 0) !== 0, l.units, l.inputs, what);
-      const alpha = flt('alpha', 1);
-      const beta = flt('beta', 1);
+      const kernel = denseKernel(w, transB !== 0, l.units, l.inputs, what);
       if (alpha !== 1) for (let k = 0; k < kernel.length; k++) kernel[k]! *= alpha;
       const b = bias(n.inputs[2] ? constant(n.inputs[2], `${what}: bias`) : undefined, l.units, what);
       if (beta !== 1) for (let k = 0; k < b.length; k++) b[k]! *= beta;
@@ -134,26 +136,40 @@ export function readOnnxZoo(bytes: Uint8Array, cfg: VggConfig = VGG16): { weight
   return { weights };
 }
 
+/**
+ * A node's attributes read with `read`; an attribute of the wrong type is a file this importer cannot
+ * take, so its AttributeError becomes a WeightsMismatchError the user sees.
+ */
+function attrsOf<T>(n: Node, read: (a: AttrReader) => T): T {
+  try {
+    return read(readAttrs(n));
+  } catch (e) {
+    if (e instanceof AttributeError)
+      throw new WeightsMismatchError(`${e.message}; export the model again with a standard ONNX exporter`, {
+        cause: e,
+      });
+    throw e;
+  }
+}
+
 function checkConvAttrs(n: Node, what: string): void {
-  const ints = (k: string): number[] | undefined =>
-    n.attrs[k]?.type === 'ints' ? (n.attrs[k].value as number[]) : undefined;
-  const group = n.attrs.group?.type === 'int' ? n.attrs.group.value : 1;
+  const { group, strides, dilations, pads, autoPad } = attrsOf(n, (a) => ({
+    group: a.int('group', 1),
+    strides: a.ints('strides', []),
+    dilations: a.ints('dilations', []),
+    pads: a.ints('pads', [0, 0, 0, 0]),
+    autoPad: a.string('auto_pad', 'NOTSET'),
+  }));
   if (group !== 1) throw new WeightsMismatchError(`${what}: group = ${group}, VGG16 uses plain convolutions`);
-  const strides = ints('strides');
-  if (strides && strides.some((s) => s !== 1))
+  if (strides.some((s) => s !== 1))
     throw new WeightsMismatchError(`${what}: strides ${dimsStr(strides)}, VGG16 uses stride 1`);
-  const dil = ints('dilations');
-  if (dil && dil.some((s) => s !== 1))
-    throw new WeightsMismatchError(`${what}: dilations ${dimsStr(dil)}, VGG16 uses none`);
-  const pads = ints('pads');
-  const autoPad = n.attrs.auto_pad?.type === 'string' ? n.attrs.auto_pad.value : 'NOTSET';
+  if (dilations.some((s) => s !== 1))
+    throw new WeightsMismatchError(`${what}: dilations ${dimsStr(dilations)}, VGG16 uses none`);
   const same =
-    autoPad === 'SAME_UPPER' ||
-    autoPad === 'SAME_LOWER' ||
-    (pads !== undefined && pads.length === 4 && pads.every((p) => p === 1));
+    autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER' || (pads.length === 4 && pads.every((p) => p === 1));
   if (!same)
     throw new WeightsMismatchError(
-      `${what}: pads ${dimsStr(pads ?? [0, 0, 0, 0])} (auto_pad ${autoPad}), VGG16 pads by 1 on every side`,
+      `${what}: pads ${dimsStr(pads)} (auto_pad ${autoPad}), VGG16 pads by 1 on every side`,
     );
 }
 

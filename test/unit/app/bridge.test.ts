@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { EngineBridge, isCrash, WorkerCrashError, type BridgeOptions } from '../../../src/app/bridge/bridge';
+import { modelInfo } from '../../helpers/app';
+import { EngineBridge, type BridgeOptions } from '../../../src/app/bridge/bridge';
+import { isCrash, WorkerCrashError } from '../../../src/app/bridge/lifecycle';
 import type {
   AnalyzeOptions,
   AnalyzeResult,
@@ -17,19 +19,6 @@ function result(tag: string): AnalyzeResult {
     target: { index: 1, label: tag },
     heatmap: { dims: [14, 14], data: new Float32Array(196).fill(0.5) },
     ms: { preprocess: 1, run: 2, total: 3 },
-  };
-}
-
-function modelInfo(id: string): ModelInfo {
-  return {
-    id,
-    architecture: 'vgg16',
-    source: 'demo',
-    pretrained: false,
-    preprocessing: 'caffe',
-    quantization: 'int8',
-    inputSize: 224,
-    parts: [],
   };
 }
 

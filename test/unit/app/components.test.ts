@@ -1,6 +1,7 @@
 import { h, type VNode } from 'preact';
 import { renderToString } from 'preact-render-to-string';
 import { describe, expect, it } from 'vitest';
+import { expectLabelled, modelInfo } from '../../helpers/app';
 import { cameraErrorState } from '../../../src/app/camera/errors';
 import { App } from '../../../src/app/components/App';
 import { ErrorBanner } from '../../../src/app/components/ErrorBanner';
@@ -8,16 +9,10 @@ import { Header } from '../../../src/app/components/Header';
 import { LiveView, type LiveViewActions } from '../../../src/app/components/LiveView';
 import { ModelScreen, type ModelScreenActions } from '../../../src/app/components/ModelScreen';
 import { Controller, type ControllerDeps, type EngineLike } from '../../../src/app/controller';
-import {
-  DEFAULT_WEIGHTS_URL,
-  DEMO_MODEL_ID,
-  initialState,
-  reducer,
-  type Action,
-  type AppState,
-} from '../../../src/app/state';
+import { DEFAULT_WEIGHTS_URL, DEMO_MODEL_ID } from '../../../src/app/library/state';
+import { initialState, reducer, type Action, type AppState } from '../../../src/app/state';
 import { Store } from '../../../src/app/store';
-import type { AnalyzeResult, BackendInfo, ModelInfo, StoredModel } from '../../../workers/engine/protocol';
+import type { AnalyzeResult, BackendInfo, StoredModel } from '../../../workers/engine/protocol';
 
 const noop = () => {};
 const modelActions: ModelScreenActions = {
@@ -53,16 +48,7 @@ const stored = (id: string, over: Partial<StoredModel> = {}): StoredModel => ({
   ready: true,
   ...over,
 });
-const info = (pretrained: boolean): ModelInfo => ({
-  id: 'm',
-  architecture: 'vgg16',
-  source: pretrained ? 'keras-h5' : 'demo',
-  pretrained,
-  preprocessing: 'caffe',
-  quantization: 'int8',
-  inputSize: 224,
-  parts: [],
-});
+const info = (pretrained: boolean) => modelInfo('m', { pretrained });
 const result: AnalyzeResult = {
   top5: [
     { index: 281, label: 'tabby', prob: 0.62 },
@@ -91,18 +77,6 @@ const liveState = (pretrained = false): AppState =>
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any component's vnode
 const html = (node: VNode<any>): string => renderToString(node);
-
-/** Every <button> has text or an aria-label; every input is inside a <label> or has aria-label. */
-function expectLabelled(markup: string): void {
-  for (const m of markup.matchAll(/<button([^>]*)>([\s\S]*?)<\/button>/g)) {
-    const text = m[2]!.replace(/<[^>]+>/g, '').trim();
-    expect(text || /aria-label="[^"]+"/.test(m[1]!), `unlabelled button: ${m[0]}`).toBeTruthy();
-  }
-  const labelled = markup.replace(/<label[\s\S]*?<\/label>/g, '');
-  for (const m of labelled.matchAll(/<(input|select|textarea)([^>]*)>/g)) {
-    expect(/aria-label="[^"]+"/.test(m[2]!), `unlabelled input: ${m[0]}`).toBe(true);
-  }
-}
 
 describe('ModelScreen', () => {
   it('first run: the plain explanation, the demo download with its size, import and the empty list', () => {

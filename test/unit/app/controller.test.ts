@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { WorkerCrashError } from '../../../src/app/bridge/bridge';
+import { modelInfo } from '../../helpers/app';
+import { WorkerCrashError } from '../../../src/app/bridge/lifecycle';
 import type { GrabberOptions } from '../../../src/app/camera/grabber';
 import type { Facing } from '../../../src/app/camera/session';
 import {
@@ -11,14 +12,14 @@ import {
   type VideoLike,
 } from '../../../src/app/controller';
 import { selectShowUpdate, selectTransferRate } from '../../../src/app/selectors';
-import { WEIGHTS_URL_KEY } from '../../../src/app/library';
-import { DEFAULT_WEIGHTS_URL, DEMO_MODEL_ID, initialState } from '../../../src/app/state';
+import { WEIGHTS_URL_KEY } from '../../../src/app/library/controller';
+import { DEFAULT_WEIGHTS_URL, DEMO_MODEL_ID } from '../../../src/app/library/state';
+import { initialState } from '../../../src/app/state';
 import { Store } from '../../../src/app/store';
 import type { ContainerLike, RegistrationLike } from '../../../src/app/sw-update';
 import type {
   AnalyzeOptions,
   DownloadRequest,
-  ModelInfo,
   PendingImport,
   ProgressFn,
   ServedModel,
@@ -39,16 +40,7 @@ const stored = (id: string, over: Partial<StoredModel> = {}): StoredModel => ({
   ...over,
 });
 
-const info = (id: string): ModelInfo => ({
-  id,
-  architecture: 'vgg16',
-  source: 'demo',
-  pretrained: false,
-  preprocessing: 'caffe',
-  quantization: 'int8',
-  inputSize: 224,
-  parts: [],
-});
+const info = (id: string) => modelInfo(id);
 
 /** The engine as the controller sees it, scripted per test. */
 class FakeEngine implements EngineLike {

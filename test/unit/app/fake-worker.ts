@@ -5,7 +5,7 @@
  * width and height 0), everything else is cloned, so a forgotten transfer leaves the sender's object intact.
  */
 import * as Comlink from 'comlink';
-import type { WorkerLike } from '../../../src/app/bridge/bridge';
+import type { WorkerLike } from '../../../src/app/bridge/lifecycle';
 
 /** Mimics the ImageBitmap life cycle: close() and transfer both leave width × height = 0. */
 export class FakeBitmap {

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { demoBaseUrl, fetchBundleBytes, manifestBytes } from '../../../src/app/bundle';
+import { submittedValue } from '../../../src/app/components/form';
 import { describeError, isAbort, toAppError } from '../../../src/app/errors';
 import {
   describeBackend,
@@ -72,6 +73,17 @@ describe('format', () => {
   });
 });
 
+describe('form', () => {
+  it("submittedValue keeps the page (preventDefault) and reads the named field's value", () => {
+    let prevented = false;
+    const fields: Record<string, { value: string }> = { 'weights-url': { value: 'https://a.test/w' } };
+    const form = { elements: { namedItem: (name: string) => fields[name] ?? null } };
+    const ev = { currentTarget: form, preventDefault: () => (prevented = true) } as unknown as Event;
+    expect(submittedValue(ev, 'weights-url')).toBe('https://a.test/w');
+    expect(prevented).toBe(true);
+  });
+});
+
 describe('errors', () => {
   it('turns anything thrown into {name, message}, keeping Comlink-carried names', () => {
     const comlinkStyle = Object.assign(new Error('shard base-001.bin: sha256 mismatch'), { name: 'ShardHashError' });
@@ -115,6 +127,8 @@ describe('error table', () => {
     'ShapeError',
     'AttributeError',
     'AbortError',
+    // A host that cannot read ImageBitmaps (Node) given one: a caller's mistake, never the app's.
+    'UnsupportedFrameError',
   ]);
 
   it('gives every user-facing error class of the engine a title of its own', () => {

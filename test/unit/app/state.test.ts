@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { AnalyzeResult, ModelInfo, StoredModel } from '../../../workers/engine/protocol';
+import { modelInfo } from '../../helpers/app';
+import type { AnalyzeResult, StoredModel } from '../../../workers/engine/protocol';
 import { cameraErrorState } from '../../../src/app/camera/errors';
 import {
   pickStartupModel,
@@ -11,27 +12,11 @@ import {
   selectReadyModels,
   selectShowUpdate,
 } from '../../../src/app/selectors';
-import {
-  DEFAULT_WEIGHTS_URL,
-  DEMO_MODEL_ID,
-  FPS_WINDOW,
-  initialState,
-  reducer,
-  type Action,
-  type CoreAction,
-  type AppState,
-} from '../../../src/app/state';
+import { DEFAULT_WEIGHTS_URL, DEMO_MODEL_ID, type LibraryAction } from '../../../src/app/library/state';
+import { FPS_WINDOW, initialState, reducer, type Action, type CoreAction, type AppState } from '../../../src/app/state';
 
-const info = (id: string, pretrained = false): ModelInfo => ({
-  id,
-  architecture: 'vgg16',
-  source: pretrained ? 'keras-h5' : 'demo',
-  pretrained,
-  preprocessing: 'caffe',
-  quantization: 'int8',
-  inputSize: 224,
-  parts: [{ name: 'base', bytes: 100, loaded: true }],
-});
+const info = (id: string, pretrained = false) =>
+  modelInfo(id, { pretrained, parts: [{ name: 'base', bytes: 100, loaded: true }] });
 
 const stored = (id: string, over: Partial<StoredModel> = {}): StoredModel => ({
   id,
@@ -72,7 +57,8 @@ function live(): AppState {
  * One example of every action. The mapped type makes this fail to compile when an action is added to
  * the union without being listed here, so "every action is tested" stays true.
  */
-const EXAMPLES: { [K in CoreAction['type']]: Extract<CoreAction, { type: K }> } = {
+type AppAction = CoreAction | LibraryAction;
+const EXAMPLES: { [K in AppAction['type']]: Extract<AppAction, { type: K }> } = {
   online: { type: 'online', online: false },
   'engine/ready': { type: 'engine/ready', backend: { device: 'wasm', threads: 1 } },
   'engine/restarting': { type: 'engine/restarting', reason: 'worker error' },
@@ -417,7 +403,7 @@ describe('reducer: service-worker update', () => {
     expect(reducer(initialState(), EXAMPLES['update/accept']).update).toBe('none');
   });
 
-  it('is not offered during a download or a job (reliability row 6), and is once they end', () => {
+  it('is not offered during a download or a job, and is once they end', () => {
     let s = run([EXAMPLES['update/available'], EXAMPLES['download/start']]);
     expect(selectShowUpdate(s)).toBe(false);
     s = reducer(s, EXAMPLES['download/done']);

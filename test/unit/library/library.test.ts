@@ -1,6 +1,6 @@
 /**
  * The PWA's model library (workers/engine/library) against fake-indexeddb and a stub fetch serving a
- * TINY_VGG int8 bundle cut into 4 kB shards (4 base + 1 head): every reliability row it owns —
+ * TINY_VGG int8 bundle cut into 4 kB shards (4 base + 1 head): every storage guarantee it owns —
  * verification before storing, the ready record as the commit point, resume, quota, re-verify on load.
  */
 import 'fake-indexeddb/auto';

@@ -1,6 +1,6 @@
 /**
  * The classifier file: exact round trip, and every kind of bad file rejected with a named error and
- * a message saying what is wrong (reliability row 13: truncated, NaN, wrong dims, wrong base, hostile sizes).
+ * a message saying what is wrong (truncated, NaN, wrong dims, wrong base, hostile sizes).
  */
 import { describe, expect, it } from 'vitest';
 import type { ClassifierManifest } from '../../../src/core/train/classifier';

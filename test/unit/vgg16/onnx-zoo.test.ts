@@ -109,6 +109,19 @@ describe('ONNX zoo rejections', () => {
       /\(fc1\): weight has shape \[32, 144\], expected \[32, 16\]/,
     ));
 
+  it('an attribute of the wrong type, as a WeightsMismatchError naming node and attribute', () => {
+    const g = decodeModel(new Uint8Array(writeZooOnnx(randomWeights(TINY_VGG, 1), TINY_VGG)));
+    const gemm = g.nodes.find((n) => n.op === 'Gemm')!;
+    gemm.attrs.transB = { type: 'float', value: 1 };
+    reject(encodeModel(g), new RegExp(`Gemm node '${gemm.name}': attribute 'transB' is float, the op takes int`));
+  });
+
+  it('a strided Conv', () => {
+    const g = decodeModel(new Uint8Array(writeZooOnnx(randomWeights(TINY_VGG, 1), TINY_VGG)));
+    g.nodes.find((n) => n.op === 'Conv')!.attrs.strides = { type: 'ints', value: [2, 2] };
+    reject(encodeModel(g), /\(block1_conv1\): strides \[2, 2\], VGG16 uses stride 1/);
+  });
+
   it('garbage bytes', () => {
     const garbage = new Uint8Array(uniform(mulberry32(3), 500).buffer);
     reject(garbage, /not an ONNX model/);

@@ -1,8 +1,9 @@
 /**
- * The model library of the PWA (the `ModelLibrary` half of EngineApi), in the engine worker:
+ * The model library of the PWA (EngineApi's LibraryApi half), in the engine worker:
  * downloads bundles into IndexedDB shard by shard, verifying each before it is stored, resuming from
  * the shards already verified, and writing the `ready` record only once the base is complete
- * (reliability rows 1–5); converts user-supplied Keras/ONNX weights into a stored int8 bundle.
+ * (a model is never half-stored or trusted unverified); converts user-supplied Keras/ONNX weights
+ * into a stored int8 bundle.
  * What is fetched from the server, and how it is checked on arrival, is remote.ts. Platform pieces
  * (fetch, navigator.storage, the database name) are injected so Node tests run it against
  * fake-indexeddb and a stub fetch.
@@ -13,10 +14,10 @@ import { BundleFormatError } from '../../../src/core/bundle/errors';
 import { sha256Hex } from '../../../src/core/bundle/sha256';
 import { verifyShard } from '../../../src/core/bundle/verify';
 import { VGG16, type VggConfig } from '../../../src/core/vgg16/spec';
-import type { ModelLibrary } from '../engine';
 import { EngineStateError, ModelNotFoundError } from '../errors';
 import type {
   DownloadRequest,
+  LibraryApi,
   PartName,
   PendingImport,
   Progress,
@@ -70,7 +71,7 @@ const isQuotaExceeded = (err: unknown) =>
   typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'QuotaExceededError';
 const sum = (shards: readonly ShardInfo[]) => shards.reduce((n, s) => n + s.bytes, 0);
 
-export class IdbModelLibrary implements ModelLibrary {
+export class IdbModelLibrary implements LibraryApi {
   readonly conn: LibraryConnection;
   /** The BundleStore the engine loads models from (same database). */
   readonly store: IdbBundleStore;
@@ -242,7 +243,7 @@ export class IdbModelLibrary implements ModelLibrary {
       }
     } catch (err) {
       if (!isQuotaExceeded(err)) throw err;
-      // The browser refused a write although the estimate said it fits (reliability row 1): drop what
+      // The browser refused a write although the estimate said it fits: drop what
       // this download stored, keep any complete part, and say how much is needed.
       await dropIncomplete(db, id);
       throw new QuotaError(needed, undefined);
@@ -251,7 +252,7 @@ export class IdbModelLibrary implements ModelLibrary {
   }
 
   /**
-   * Checks the estimate before the first byte is stored (reliability row 1), and asks for persistence now,
+   * Checks the estimate before the first byte is stored (no half-stored model), and asks for persistence now,
    * while the user is waiting for this download (WebKit evicts non-persistent data under pressure).
    */
   private async ensureSpace(needed: number): Promise<void> {

@@ -1,7 +1,7 @@
 /**
  * The engine's BundleStore over IndexedDB. A model is only visible once its `ready` record exists
  * (written after every base shard verified), and only with the parts that are complete. Every shard
- * is re-verified (length, then sha256) each time it is loaded (reliability row 3): a shard corrupted
+ * is re-verified (length, then sha256) each time it is loaded, since storage can corrupt it: a shard corrupted
  * in storage is deleted and the model marked incomplete, so the next download re-fetches just it.
  * The bytes it returns are marked verified (markVerified), so loadBundle does not hash them twice.
  */

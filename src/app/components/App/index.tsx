@@ -8,11 +8,12 @@ import { selectDemoWeights, selectShowUpdate } from '../../selectors';
 import { EngineNotice } from '../EngineNotice';
 import { ErrorBanner } from '../ErrorBanner';
 import { Header } from '../Header';
-import { InsightScreen, type InsightScreenActions } from '../InsightScreen';
-import { LiveView, type LiveViewActions } from '../LiveView';
-import { ModelScreen, type ModelScreenActions } from '../ModelScreen';
-import { TrainScreen, type TrainScreenActions } from '../TrainScreen';
+import { InsightScreen } from '../InsightScreen';
+import { LiveView } from '../LiveView';
+import { ModelScreen } from '../ModelScreen';
+import { TrainScreen } from '../TrainScreen';
 import { UpdatePrompt } from '../UpdatePrompt';
+import { insightActions, liveActions, modelActions, trainActions } from './actions';
 
 export interface AppProps {
   controller: Controller;
@@ -28,103 +29,12 @@ export function App({ controller, reload = () => location.reload() }: AppProps) 
   }, [controller]);
   const [crash] = useErrorBoundary((err: unknown) => console.error('render failed', err));
 
-  const models = useMemo<ModelScreenActions>(
-    () => ({
-      onDownload: () => void controller.library.downloadDemo(),
-      onCancelDownload: () => controller.library.cancelDownload(),
-      onGetWeights: () => void controller.library.getImageNetWeights(),
-      onWeightsUrl: (url) => controller.library.setWeightsUrl(url),
-      onImportUrl: (url) => void controller.library.importUrl(url),
-      onDownloadServed: (model) => void controller.library.downloadServed(model),
-      onUse: (id) => void controller.library.useModel(id),
-      onVerify: (id) => void controller.library.verifyModel(id),
-      onDelete: (id) => void controller.library.deleteModel(id),
-      onCancelDelete: () => controller.library.cancelDelete(),
-      onImport: (file) => void controller.library.importFile(file),
-    }),
-    [controller],
-  );
-  const live = useMemo<LiveViewActions>(
-    () => ({
-      onVideo: (video) => controller.attachVideo(video),
-      onVideoSize: (w, h) => controller.videoSize(w, h),
-      onRetryCamera: () => controller.retryCamera(),
-      onChoose: (choice) => controller.choose(choice),
-      onOpacity: (opacity) => controller.setOpacity(opacity),
-      onTogglePause: () => controller.togglePause(),
-      onSwitchCamera: () => controller.switchCamera(),
-      onSave: () => void controller.saveOverlay(),
-      onClassifier: (id) => void controller.train.classifiers.use(id),
-    }),
-    [controller],
-  );
+  const models = useMemo(() => modelActions(controller), [controller]);
+  const live = useMemo(() => liveActions(controller), [controller]);
+  const train = useMemo(() => trainActions(controller), [controller]);
+  const insight = useMemo(() => insightActions(controller), [controller]);
 
-  const train = useMemo<TrainScreenActions>(() => {
-    const t = controller.train;
-    return {
-      onVideo: (video) => controller.attachVideo(video),
-      onVideoSize: (w, h) => controller.videoSize(w, h),
-      onRetryCamera: () => controller.retryCamera(),
-      onAddClass: (name, colour) => void t.addClass(name, colour),
-      onRemoveClass: (id) => void t.removeClass(id),
-      onCancelRemoveClass: () => t.cancelRemove(),
-      onSelectClass: (id) => t.selectClass(id),
-      onCapture: () => void t.capture(),
-      onBurstStart: () => void t.startBurst(),
-      onBurstStop: () => t.stopBurst(),
-      onFiles: (files) => void t.addFiles(files),
-      onDeletePhoto: (id) => void t.deletePhoto(id),
-      onSettings: (settings) => t.setSettings(settings),
-      onTrain: () => void t.runs.train(),
-      onResume: () => void t.runs.resume(),
-      onCancel: () => void t.runs.cancel(),
-      onUseClassifier: (id) => void t.classifiers.use(id),
-      onExportClassifier: (id) => void t.classifiers.export(id),
-      onDeleteClassifier: (id) => void t.classifiers.delete(id),
-      onImportClassifier: (file) => void t.classifiers.import(file),
-    };
-  }, [controller]);
-  const insight = useMemo<InsightScreenActions>(() => {
-    const i = controller.insight;
-    return {
-      onVideo: (video) => controller.attachVideo(video),
-      onVideoSize: (w, h) => controller.videoSize(w, h),
-      onTab: (tab) => i.setTab(tab),
-      explorer: {
-        onLayer: (layer) => i.setExplorerLayer(layer),
-        onNorm: (norm) => i.setNorm(norm),
-        onPage: (page) => i.setPage(page),
-        onEnlarge: (channel) => i.enlarge(channel),
-        onFollow: (follow) => i.setFollow(follow),
-        onRefresh: () => void i.activations(),
-      },
-      gallery: {
-        onLayer: (layer) => i.setGalleryLayer(layer),
-        onCount: (count) => i.setGalleryCount(count),
-        onSettings: (settings) => i.setGallerySettings(settings),
-        onShow: () => void i.showFilters(),
-        onCancel: () => i.cancelFilters(),
-      },
-      cam: {
-        onMethod: (method) => i.setCamMethod(method),
-        onLayer: (layer) => i.setCamLayer(layer),
-        onExplain: () => void i.explain(true),
-        onFaithfulness: () => void i.faithfulness(),
-      },
-    };
-  }, [controller]);
-
-  if (crash) {
-    return (
-      <main class="app fatal" role="alert" data-testid="error">
-        <h1>convlens stopped</h1>
-        <p>{crash instanceof Error ? crash.message : String(crash)}</p>
-        <button type="button" onClick={reload}>
-          Reload
-        </button>
-      </main>
-    );
-  }
+  if (crash) return <Crashed crash={crash} reload={reload} />;
 
   // Views that need a model fall back to the model screen while none is loaded.
   const view = state.model.status === 'none' ? 'models' : state.view;
@@ -163,5 +73,18 @@ export function App({ controller, reload = () => location.reload() }: AppProps) 
         )}
       </main>
     </div>
+  );
+}
+
+/** A render error: what failed and a way out instead of a blank page. */
+function Crashed({ crash, reload }: { crash: unknown; reload: () => void }) {
+  return (
+    <main class="app fatal" role="alert" data-testid="error">
+      <h1>convlens stopped</h1>
+      <p>{crash instanceof Error ? crash.message : String(crash)}</p>
+      <button type="button" onClick={reload}>
+        Reload
+      </button>
+    </main>
   );
 }

@@ -2,7 +2,7 @@
 import type { StoredModel } from '../../../../workers/engine/protocol';
 import { formatBytes } from '../../format';
 import type { StorageNeed } from '../../selectors';
-import type { DownloadState } from '../../state';
+import type { DownloadState } from '../../library/state';
 import { ProgressBar } from '../ProgressBar';
 
 export interface DownloadPanelProps {

@@ -4,9 +4,10 @@
  */
 import type { PendingImport } from '../../../../workers/engine/protocol';
 import { formatBytes } from '../../format';
-import type { DownloadState, JobState } from '../../state';
+import type { DownloadState, JobState } from '../../library/state';
 import { ProgressBar } from '../ProgressBar';
 import { TransferProgress } from '../TransferProgress';
+import { submittedValue } from '../form';
 
 export interface ImportPanelProps {
   job?: JobState;
@@ -32,11 +33,7 @@ export function ImportPanel(props: ImportPanelProps) {
     input.value = ''; // choosing the same file again must fire change again
     if (file) onFile(file);
   };
-  const onSubmit = (ev: Event): void => {
-    ev.preventDefault();
-    const input = (ev.currentTarget as HTMLFormElement).elements.namedItem('import-url') as HTMLInputElement;
-    props.onUrl(input.value);
-  };
+  const onSubmit = (ev: Event): void => props.onUrl(submittedValue(ev, 'import-url'));
   return (
     <section class="panel" aria-labelledby="import-title">
       <h2 id="import-title">Other weights</h2>

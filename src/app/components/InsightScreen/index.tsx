@@ -1,4 +1,4 @@
-/** Look inside the network (issue 5): activation explorer, filter gallery, CAM variants, deletion score. */
+/** The Inside screen (the `insight` feature): activation explorer, filter gallery, CAM variants, deletion score. */
 import type { InsightTab } from '../../insight/state';
 import type { AppState } from '../../state';
 import { CamPanel, type CamActions } from '../CamPanel';

@@ -1,7 +1,7 @@
 /** The stored models: size, completeness, and Use / Re-verify / Delete for each. */
 import type { StoredModel, WeightSource } from '../../../../workers/engine/protocol';
 import { formatBytes } from '../../format';
-import type { JobState } from '../../state';
+import type { JobState } from '../../library/state';
 import { ProgressBar } from '../ProgressBar';
 
 export interface ModelListProps {

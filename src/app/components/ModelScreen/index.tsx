@@ -4,7 +4,8 @@
  */
 import type { ServedModel } from '../../../../workers/engine/protocol';
 import { selectBusy, selectDemoStorage, selectReadyModels, selectTransferRate } from '../../selectors';
-import { DEFAULT_WEIGHTS_URL, DEMO_MODEL_ID, type AppState } from '../../state';
+import { DEFAULT_WEIGHTS_URL, DEMO_MODEL_ID } from '../../library/state';
+import type { AppState } from '../../state';
 import { DownloadPanel } from '../DownloadPanel';
 import { ImportPanel } from '../ImportPanel';
 import { ModelList } from '../ModelList';

@@ -1,7 +1,7 @@
 /** The bundles this app's server publishes (models/index.json): download one, base part first. */
 import type { ServedModel, StoredModel } from '../../../../workers/engine/protocol';
 import { formatBytes } from '../../format';
-import type { DownloadState } from '../../state';
+import type { DownloadState } from '../../library/state';
 import { TransferProgress } from '../TransferProgress';
 
 export interface ServedListProps {

@@ -1,4 +1,4 @@
-/** Train your own classifier (issue 4): classes, photos, training progress, results, classifiers. */
+/** Train your own classifier: classes, photos, training progress, results, classifiers. */
 import type { AppState } from '../../state';
 import { selectPhotoCounts, selectTrainBlocker, type TrainSettings } from '../../train/state';
 import { CameraError } from '../CameraError';

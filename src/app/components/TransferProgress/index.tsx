@@ -1,7 +1,7 @@
 /** A running or paused download: bytes, rate and time left, Pause (keeps what is stored) or Resume. */
 import type { Progress } from '../../../../workers/engine/protocol';
 import { formatEta, formatRate, percent } from '../../format';
-import type { DownloadState } from '../../state';
+import type { DownloadState } from '../../library/state';
 import { ProgressBar } from '../ProgressBar';
 
 export interface TransferProgressProps {

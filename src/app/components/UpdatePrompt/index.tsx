@@ -1,4 +1,4 @@
-/** "A new version is ready": reload on request only (no silent swap; reliability.md row 6). */
+/** "A new version is ready": reload on request only (never a silent swap that mixes two versions). */
 export interface UpdatePromptProps {
   applying: boolean;
   onReload(): void;

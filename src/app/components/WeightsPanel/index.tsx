@@ -1,8 +1,9 @@
 /** The ImageNet weights: one button to download and convert them, their source (a setting), and progress. */
 import type { PendingImport } from '../../../../workers/engine/protocol';
 import { formatBytes } from '../../format';
-import type { DownloadState } from '../../state';
+import type { DownloadState } from '../../library/state';
 import { TransferProgress } from '../TransferProgress';
+import { submittedValue } from '../form';
 
 export interface WeightsPanelProps {
   download: DownloadState;
@@ -25,11 +26,7 @@ export interface WeightsPanelProps {
 export function WeightsPanel(props: WeightsPanelProps) {
   const { download, pending, online, blocked } = props;
   const mine = download.status !== 'idle' && download.source === 'imagenet' ? download : undefined;
-  const onSubmit = (ev: Event): void => {
-    ev.preventDefault();
-    const input = (ev.currentTarget as HTMLFormElement).elements.namedItem('weights-url') as HTMLInputElement;
-    props.onSetUrl(input.value);
-  };
+  const onSubmit = (ev: Event): void => props.onSetUrl(submittedValue(ev, 'weights-url'));
   return (
     <section class="panel weights-panel" aria-labelledby="weights-title">
       <h2 id="weights-title">ImageNet weights</h2>

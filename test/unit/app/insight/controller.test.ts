@@ -3,6 +3,8 @@
  * context), a Map as the filter cache, fake camera stills and a manual timer queue.
  */
 import { describe, expect, it } from 'vitest';
+import { modelInfo } from '../../../helpers/app';
+import { featureEngine } from '../../../../src/app/bridge/features';
 import { FILTER_BATCH, DELETION, InsightController, type InsightDeps } from '../../../../src/app/insight/controller';
 import type { FilterCache, FilterImage } from '../../../../src/app/insight/store';
 import type { FeatureContext } from '../../../../src/app/feature';
@@ -98,16 +100,7 @@ function setup(over: { camera?: AppState['camera']['status']; saved?: Map<string
     model: {
       status: 'ready',
       id: 'tiny',
-      info: {
-        id: 'tiny',
-        architecture: 'vgg16',
-        source: 'demo',
-        pretrained: false,
-        preprocessing: 'caffe',
-        quantization: 'int8',
-        inputSize: 32,
-        parts: [],
-      },
+      info: { ...modelInfo('tiny'), inputSize: 32 },
     },
     camera: { ...base.camera, status: over.camera ?? 'live' },
   });
@@ -120,7 +113,7 @@ function setup(over: { camera?: AppState['camera']['status']; saved?: Map<string
   const ctx: FeatureContext = {
     store,
     dispatch: (a) => store.dispatch(a),
-    engine: (fn) => fn(remote as never),
+    engine: featureEngine((fn) => fn(remote as never)),
     grabStill: async (size) => {
       if (!cameraReady) return undefined;
       const b = new FakeBitmap(size * 2, size, `still-${stills.length}`);

@@ -2,29 +2,21 @@
 import { h, type VNode } from 'preact';
 import { renderToString } from 'preact-render-to-string';
 import { describe, expect, it } from 'vitest';
+import { expectLabelled, modelInfo } from '../../../helpers/app';
 import { ClassifierSwitch } from '../../../../src/app/components/ClassifierSwitch';
 import { LiveView, type LiveViewActions } from '../../../../src/app/components/LiveView';
 import { chartPoints, TrainChart } from '../../../../src/app/components/TrainChart';
 import { TrainScreen, type TrainScreenActions } from '../../../../src/app/components/TrainScreen';
 import { initialState, reducer, type Action, type AppState } from '../../../../src/app/state';
 import type { ClassifierEntry } from '../../../../src/app/train/state';
-import type { EpochMetrics, ModelInfo } from '../../../../workers/engine/protocol';
+import type { EpochMetrics } from '../../../../workers/engine/protocol';
 
 const noop = () => {};
 const actions = new Proxy({}, { get: () => noop }) as TrainScreenActions;
 const liveActions = new Proxy({}, { get: () => noop }) as LiveViewActions;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any component's vnode
 const html = (node: VNode<any>): string => renderToString(node);
-const info: ModelInfo = {
-  id: 'm',
-  architecture: 'vgg16',
-  source: 'demo',
-  pretrained: false,
-  preprocessing: 'caffe',
-  quantization: 'int8',
-  inputSize: 224,
-  parts: [],
-};
+const info = modelInfo();
 const clf = (id: string, modelId = 'm'): ClassifierEntry => ({
   id,
   name: `clf ${id}`,
@@ -65,17 +57,6 @@ const base: Action[] = [
     resumable: false,
   },
 ];
-
-/** Every <button> has text or an aria-label; every input is inside a <label> or has aria-label. */
-function expectLabelled(markup: string): void {
-  for (const m of markup.matchAll(/<button([^>]*)>([\s\S]*?)<\/button>/g)) {
-    const text = m[2]!.replace(/<[^>]+>/g, '').trim();
-    expect(text || /aria-label="[^"]+"/.test(m[1]!), `unlabelled button: ${m[0]}`).toBeTruthy();
-  }
-  const labelled = markup.replace(/<label[\s\S]*?<\/label>/g, '');
-  for (const m of labelled.matchAll(/<(input|select|textarea)([^>]*)>/g))
-    expect(/aria-label="[^"]+"/.test(m[2]!), `unlabelled input: ${m[0]}`).toBe(true);
-}
 
 describe('TrainScreen', () => {
   it('lists classes with counts, the selected class photos, and a Train button ready to press', () => {

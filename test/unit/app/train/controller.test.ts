@@ -2,6 +2,8 @@
 import 'fake-indexeddb/auto';
 import type * as Comlink from 'comlink';
 import { describe, expect, it } from 'vitest';
+import { featureEngine } from '../../../../src/app/bridge/features';
+import { modelInfo } from '../../../helpers/app';
 import type { FeatureContext } from '../../../../src/app/feature';
 import { initialState } from '../../../../src/app/state';
 import { Store } from '../../../../src/app/store';
@@ -17,7 +19,6 @@ import { TrainStore } from '../../../../src/app/train/store';
 import type {
   ClassifierInfo,
   EngineApi,
-  ModelInfo,
   TrainCheckpointFn,
   TrainingRequest,
   TrainProgressFn,
@@ -28,16 +29,7 @@ import { deferred } from '../fake-worker';
 
 const named = (name: string, message = name) => Object.assign(new Error(message), { name });
 
-const info = (id = 'm'): ModelInfo => ({
-  id,
-  architecture: 'vgg16',
-  source: 'demo',
-  pretrained: false,
-  preprocessing: 'caffe',
-  quantization: 'int8',
-  inputSize: 224,
-  parts: [],
-});
+const info = (id = 'm') => modelInfo(id);
 
 /** A bitmap standing for a camera still: `tag` survives encode → store → decode. */
 class FakeBitmap {
@@ -136,7 +128,7 @@ function setup(o: { db?: string; settings?: Map<string, string>; camera?: boolea
   const ctx: FeatureContext = {
     store,
     dispatch: store.dispatch,
-    engine: (fn) => fn(remote as unknown as Comlink.Remote<EngineApi>),
+    engine: featureEngine((fn) => fn(remote as unknown as Comlink.Remote<EngineApi>)),
     grabStill: async () => (o.camera === false ? undefined : (new FakeBitmap(++tag) as unknown as ImageBitmap)),
     now: () => clock++,
     settings: { get: (k) => settings.get(k), set: (k, v) => void settings.set(k, v) },

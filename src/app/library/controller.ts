@@ -1,16 +1,16 @@
 /**
  * The model library's effects (the Models screen): the demo download, importing a user's weights,
  * verifying and deleting stored models, loading one and going live. Part of the app's controller
- * (controller.ts), which owns the engine bridge and the camera.
+ * (app/controller.ts), which owns the engine bridge and the camera.
  */
-import { isCrash } from './bridge/bridge';
-import { demoBaseUrl } from './bundle';
-import type { ControllerDeps, EngineLike } from './controller';
-import { toAppError } from './errors';
-import { selectBusy } from './selectors';
-import type { Progress, StoredModel } from '../../workers/engine/protocol';
+import { isCrash } from '../bridge/lifecycle';
+import { demoBaseUrl } from '../bundle';
+import type { ControllerDeps, EngineLike } from '../controller';
+import { toAppError } from '../errors';
+import { selectBusy } from '../selectors';
+import type { Progress, StoredModel } from '../../../workers/engine/protocol';
 import { DEMO_MODEL_ID, type DownloadSource } from './state';
-import type { Store } from './store';
+import type { Store } from '../store';
 
 /** The model used last: loaded again at start-up when it is still ready. */
 export const LAST_MODEL_KEY = 'convlens:last-model';
