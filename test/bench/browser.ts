@@ -21,11 +21,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import puppeteer, { type Browser, type CDPSession, type Page } from 'puppeteer-core';
 import { readImage } from '../../src/cli/imageio';
 import type { RgbaImage } from '../../src/core/vision/image';
 import { ensureFullWeights, FULL_WEIGHTS_FILE } from '../e2e/full-weights';
-import { renderers, resetPeaks } from '../helpers/proc';
+import type { SampledPeak } from '../helpers/proc';
+import { renderers, resetPeaks, sampleRss } from '../helpers/proc';
 import { sessionExtras } from '../../workers/engine/sessions';
 import type { Bundles } from './node';
 import { graphBytes } from './node';
@@ -43,6 +44,7 @@ import type {
   SessionTiming,
   ShardUrl,
 } from './page/protocol';
+import type { EngineTrainRequest } from './page/protocol';
 import { cosine } from './page/protocol';
 import type { Row } from './report';
 import { summarize } from './stats';
@@ -470,6 +472,7 @@ async function memoryRow(
   since: string,
   goal?: { mb: number },
   page?: Page,
+  sampled?: SampledPeak,
 ): Promise<void> {
   try {
     const r = await renderers(b.pid);
@@ -489,12 +492,31 @@ async function memoryRow(
       const after = (await renderers(b.pid)).find((x) => x.pid === top.pid);
       if (after) collected = `, ${after.rss.toFixed(0)} MB after a forced garbage collection`;
     }
+    // The largest of the kernel's peaks and the sampled one (VmHWM has read below a sampled VmRSS here).
+    const peak = Math.max(top.hwm, sampled?.mb ?? 0, ...(sampled?.steps ?? []).map((x) => x.hwm));
+    const phases = sampled
+      ? `; VmRSS sampled every 200 ms peaked at ${sampled.mb.toFixed(0)} MB in "${sampled.phase}" (by phase, MB [of it anonymous, file-backed, shared], with the largest JS heap and ArrayBuffer stores seen: ${sampled.phases
+          .map(
+            (x) =>
+              `${x.phase} ${x.mb.toFixed(0)} [anon ${x.of.anon.toFixed(0)}, file ${x.of.file.toFixed(0)}, shmem ${x.of.shmem.toFixed(0)}]${
+                x.probe
+                  ? ` (${Object.entries(x.probe)
+                      .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+                      .join(', ')})`
+                  : ''
+              }`,
+          )
+          .join(', ')})`
+      : '';
+    const steps = sampled?.steps.length
+      ? `; VmHWM of each step: ${sampled.steps.map((x) => `${x.phase} ${x.hwm.toFixed(0)}`).join(', ')}`
+      : '';
     ctx.rows.push({
       group: 'memory',
       what,
-      value: `${top.hwm.toFixed(0)} MB`,
-      ...(goal ? { goal: `≤ ${goal.mb} MB`, met: top.hwm <= goal.mb } : {}),
-      note: `${since}; renderer pid ${top.pid}, RSS now ${top.rss.toFixed(0)} MB${collected}; the largest of ${r.length} renderer process(es)${others.length ? `, the others peak at ${others.join(', ')} MB` : ''}${wasm}`,
+      value: `${peak.toFixed(0)} MB`,
+      ...(goal ? { goal: `≤ ${goal.mb} MB`, met: peak <= goal.mb } : {}),
+      note: `${since}; renderer pid ${top.pid}, VmHWM ${top.hwm.toFixed(0)} MB, RSS now ${top.rss.toFixed(0)} MB${collected}${phases}${steps}; the largest of ${r.length} renderer process(es)${others.length ? `, the others peak at ${others.join(', ')} MB` : ''}${wasm}`,
     });
   } catch (e) {
     ctx.rows.push(failed('memory', what, e));
@@ -626,9 +648,21 @@ const ENGINE_MEMORY = 'peak RSS (VmHWM) of the renderer, Engine.loadModel + live
 const SAVER_MEMORY =
   'peak RSS (VmHWM) of the renderer, Engine.loadModel + live frame, memory saver (int8, WASM 2 threads)';
 const TRAIN_MEMORY =
-  'peak RSS (VmHWM) of the renderer, Engine.loadModel + the training rows + live frames (int8, WASM 2 threads)';
+  'peak RSS (VmHWM, or VmRSS sampled) of the renderer, Engine.loadModel + the training rows + live frames (int8, WASM 2 threads)';
 /** What a 3–4 GB phone's browser keeps alive in one tab while training (issue 19). */
 const TRAIN_MEMORY_GOAL_MB = 900;
+
+/**
+ * The page's JS heap in use and its ArrayBuffers' backing stores (onnxruntime's WebAssembly memory
+ * among them), MB; undefined if the page does not answer in 150 ms.
+ */
+async function jsHeapMb(cdp: CDPSession): Promise<Record<string, number> | undefined> {
+  const h = (await Promise.race([
+    cdp.send('Runtime.getHeapUsage'),
+    new Promise((r) => setTimeout(r, 150, undefined)),
+  ])) as { usedSize: number; backingStorageSize?: number } | undefined;
+  return h && { heap: h.usedSize / 2 ** 20, buffers: (h.backingStorageSize ?? 0) / 2 ** 20 };
+}
 
 const maxDiff = (a: readonly number[], b: readonly number[]) =>
   a.length === b.length && a.length ? Math.max(...a.map((x, i) => Math.abs(x - b[i]!))) : NaN;
@@ -793,17 +827,28 @@ async function saverRows(ctx: Ctx, b: Launched): Promise<void> {
 async function trainingRows(ctx: Ctx, b: Launched): Promise<void> {
   const group = BROWSER.training;
   let page: Page | undefined;
+  let rss: ReturnType<typeof sampleRss> | undefined;
   let what = `3 classes × ${PER_CLASS} photos × 4 variants, end to end (extract + head)`;
   try {
     ctx.log(`chromium training: ${what}`);
     const e = await enginePage(ctx, b);
     page = e.page;
+    // The page's JS heap and ArrayBuffer backing stores alongside (skipped while the page is too busy to answer).
+    const cdp = await page.createCDPSession();
+    rss = sampleRss(b.pid, 200, () => jsHeapMb(cdp));
     const base = { perClass: PER_CLASS, variants: 4 };
+    const train = async (label: string, timeout: number, r: EngineTrainRequest) => {
+      await rss!.step(label);
+      const t = await call(page!, timeout, 'engineTrain', r);
+      for (const x of t.transitions) rss!.mark(`${label}: ${x.phase}`, x.at);
+      return t;
+    };
     const describe = (r: EngineTrainResult) =>
       `extract ${sec(r.phases.extract)} (${r.extracted} of ${r.features} features computed), head ${sec(r.phases.head)}${r.phases.finetune ? `, fine-tune ${sec(r.phases.finetune)}` : ''}; ${r.epochs} epochs, ${r.checkpoints.count} checkpoints kept in IndexedDB (${sec(r.checkpoints.ms)}); ${r.status}${r.accuracy === undefined ? '' : `, val. accuracy ${r.accuracy.toFixed(2)}`}; onnxruntime's WebAssembly memory then ${r.wasmMb.toFixed(0)} MB`;
     // The ImageNet live frame before any training: what the live view shows after training must equal it.
+    await rss.step('ImageNet live frame before');
     const before = await call(page, runMs(1) + SESSION_MS, 'engineAnalyze', { runs: 1, warmup: 0 });
-    const first = await call(page, 15 * MINUTE, 'engineTrain', { ...base, extra: 0, fineTuneEpochs: 0 });
+    const first = await train('first', 15 * MINUTE, { ...base, extra: 0, fineTuneEpochs: 0 });
     ctx.rows.push({
       group,
       what,
@@ -814,7 +859,7 @@ async function trainingRows(ctx: Ctx, b: Launched): Promise<void> {
     });
     what = 'head-only retrain after adding 1 photo, continuing from the classifier above (the app default)';
     ctx.log(`chromium training: ${what}`);
-    const again = await call(page, 10 * MINUTE, 'engineTrain', {
+    const again = await train('retrain', 10 * MINUTE, {
       ...base,
       extra: 1,
       fineTuneEpochs: 0,
@@ -830,7 +875,7 @@ async function trainingRows(ctx: Ctx, b: Launched): Promise<void> {
     });
     what = 'head-only retrain after adding 1 photo, from scratch';
     ctx.log(`chromium training: ${what}`);
-    const scratch = await call(page, 10 * MINUTE, 'engineTrain', { ...base, extra: 1, fineTuneEpochs: 0 });
+    const scratch = await train('from scratch', 10 * MINUTE, { ...base, extra: 1, fineTuneEpochs: 0 });
     ctx.rows.push({
       group,
       what,
@@ -839,7 +884,7 @@ async function trainingRows(ctx: Ctx, b: Launched): Promise<void> {
     });
     what = 'one block5 fine-tuning epoch';
     ctx.log(`chromium training: ${what}`);
-    const ft = await call(page, 15 * MINUTE, 'engineTrain', { ...base, extra: 1, fineTuneEpochs: 1 });
+    const ft = await train('fine-tune', 15 * MINUTE, { ...base, extra: 1, fineTuneEpochs: 1 });
     ctx.rows.push({
       group,
       what,
@@ -848,6 +893,7 @@ async function trainingRows(ctx: Ctx, b: Launched): Promise<void> {
     });
     what = 'live frame with the trained classifier (Engine.useClassifier, then Engine.analyze)';
     ctx.log(`chromium training: ${what}`);
+    await rss.step('classifier live');
     const live = await call(page, runMs(ctx.runs + LIVE_WARMUP) + SESSION_MS, 'engineClassifierLive', {
       runs: ctx.runs,
       warmup: LIVE_WARMUP,
@@ -860,6 +906,7 @@ async function trainingRows(ctx: Ctx, b: Launched): Promise<void> {
     });
     what = 'ImageNet live frame after training (Engine.useClassifier(null), then Engine.analyze)';
     ctx.log(`chromium training: ${what}`);
+    await rss.step('ImageNet live after');
     await call(page, STEP_MS, 'engineImageNet');
     const after = await call(page, runMs(ctx.runs + LIVE_WARMUP) + SESSION_MS, 'engineAnalyze', {
       runs: ctx.runs,
@@ -878,11 +925,13 @@ async function trainingRows(ctx: Ctx, b: Launched): Promise<void> {
       "from the page's start (peaks reset): loadModel, an ImageNet live frame, the four train() calls, the classifier's live frames, then the ImageNet live frames",
       { mb: TRAIN_MEMORY_GOAL_MB },
       page,
+      await rss.stop(),
     );
   } catch (e) {
     ctx.log(`  failed: ${errText(e)}`);
     ctx.rows.push(failed(group, what, e));
   } finally {
+    await rss?.stop();
     if (page) await call(page, STEP_MS, 'engineDispose').catch(() => undefined);
     await closePage(page);
   }

@@ -213,6 +213,7 @@ export async function engineTrain(r: EngineTrainRequest): Promise<EngineTrainRes
   }));
   let cached: number | undefined;
   let total = 0;
+  const phases: { phase: string; at: number }[] = [{ phase: 'plan', at: Date.now() }];
   checkpoints = { count: 0, ms: 0 };
   const t0 = performance.now();
   const result = await e.train(
@@ -225,6 +226,7 @@ export async function engineTrain(r: EngineTrainRequest): Promise<EngineTrainRes
       ...(r.continueFrom ? { from: { classifier: firstClassifier! } } : {}),
     },
     (p) => {
+      if (phases.at(-1)!.phase !== p.phase) phases.push({ phase: p.phase, at: Date.now() });
       if (p.phase !== 'extract') return;
       cached ??= p.done;
       total = p.total;
@@ -242,6 +244,7 @@ export async function engineTrain(r: EngineTrainRequest): Promise<EngineTrainRes
     status: result.status,
     checkpoints,
     wasmMb: wasmMemoryMb(),
+    transitions: [...phases, { phase: 'result', at: Date.now() }],
     ...(result.validation ? { accuracy: result.validation.accuracy } : {}),
   };
 }

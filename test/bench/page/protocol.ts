@@ -197,6 +197,8 @@ export interface EngineTrainResult {
   checkpoints: { count: number; ms: number };
   /** onnxruntime's WebAssembly memory after the call, MB. */
   wasmMb: number;
+  /** When each phase began (Date.now(), as the progress events told), and when the result came. */
+  transitions: { phase: string; at: number }[];
 }
 
 /** The trained classifier's live frames (engineAnalyze's result) after Engine.useClassifier. */
