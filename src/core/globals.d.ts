@@ -34,4 +34,6 @@ declare global {
     now(): number;
   }
   var performance: Performance;
+
+  function structuredClone<T>(value: T, options?: { transfer?: ArrayBuffer[] }): T;
 }

@@ -306,6 +306,9 @@ export class Engine implements EngineApi {
       return await run();
     } finally {
       this.trainingRun = false;
+      // Once the caller has the result: the run's states (77–190 MB) are garbage then, and the live
+      // view's sessions come next; a collection now keeps the two from adding up.
+      setTimeout(collectShardGarbage, 0);
     }
   }
 

@@ -111,7 +111,11 @@ class WorkerEngine extends Engine {
     return Comlink.transfer(out, [data.buffer]);
   }
 
-  /** The classifier file comes back transferred (a copy: the engine keeps its own for exportClassifier). */
+  /**
+   * The classifier file comes back transferred (a copy: the engine keeps its own for exportClassifier),
+   * and a finished run's state stays here: only a cancelled run is resumed from it, and a copy to the
+   * page would be 77–190 MB (the head's, or fine-tuning's parameters, slots and best) for nothing.
+   */
   override async train(
     request: TrainingRequest,
     onProgress?: TrainProgressFn,
@@ -119,8 +123,9 @@ class WorkerEngine extends Engine {
   ): Promise<TrainResult> {
     const result = await super.train(request, onProgress, onCheckpoint);
     if (!result.classifier) return result;
+    const { state: _finished, ...rest } = result;
     const classifier = result.classifier.slice();
-    return Comlink.transfer({ ...result, classifier }, [classifier.buffer]);
+    return Comlink.transfer({ ...rest, classifier }, [classifier.buffer]);
   }
 
   override async exportClassifier(): Promise<Uint8Array> {

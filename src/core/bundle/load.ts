@@ -221,6 +221,8 @@ export function readWeights(
   manifest: BundleManifest,
   files: ReadonlyMap<string, Uint8Array>,
   parts?: readonly PartName[],
+  /** Only these layers (default: every layer the parts hold). */
+  only?: ReadonlySet<string>,
 ): VggWeights {
   assertLittleEndian();
   const use = parts ?? manifest.parts.filter((p) => p.shards.every((s) => files.has(s.file))).map((p) => p.name);
@@ -228,7 +230,7 @@ export function readWeights(
   const int8 = manifest.quantization === 'int8';
   const w: VggWeights = new Map();
   for (const l of layers(manifest.architecture)) {
-    if (l.kind === 'pool' || !groups.has(`${l.name}/kernel`)) continue;
+    if (l.kind === 'pool' || !groups.has(`${l.name}/kernel`) || (only && !only.has(l.name))) continue;
     const dims = kernelDims(l);
     const rowElems = dims.slice(1).reduce((a, b) => a * b, 1);
     const kernel = new Float32Array(dims.reduce((a, b) => a * b, 1));

@@ -15,7 +15,7 @@ import { slotNames } from './optim';
 import { TrainingDivergedError } from './errors';
 import { Rng } from './rng';
 import type { Feed, GraphSession } from '../runtime';
-import { f32, floatOut } from '../runtime';
+import { discard, f32, floatOut } from '../runtime';
 
 export type Params = Record<string, Float32Array>;
 
@@ -74,7 +74,10 @@ export interface FitOptions {
   signal?: CancelSignal;
   /** After every step: steps done and the total for all epochs. */
   onStep?: (done: number, total: number) => void;
-  /** After every epoch, with the state to save for resuming (awaited). */
+  /**
+   * After every epoch, with the state to save for resuming (awaited). Its arrays are fit's: copy (clone)
+   * them to keep them, for fit gives them back once the next epoch has replaced them.
+   */
   onEpoch?: (m: EpochMetrics, state: FitState) => void | Promise<void>;
   /**
    * Asks the JS engine for a collection (e.g. workers/engine/collect.ts collectShardGarbage), called
@@ -82,6 +85,18 @@ export interface FitOptions {
    * as fresh arrays, and the replaced ones would otherwise pile up until the engine's next full collection.
    */
   collect?: () => void;
+  /**
+   * Arrays of the start state that fit may give back once training has replaced them (the caller made
+   * them for this run and reads them nowhere else); the rest of the start is the caller's.
+   */
+  owned?: Iterable<Float32Array>;
+  /** How fit gives an array back (default: runtime.ts discard). */
+  discard?: (a: Float32Array) => void;
+}
+
+/** Every array a state holds: parameters, slots and the best parameters. */
+export function arraysOf(s: FitState): Float32Array[] {
+  return [...Object.values(s.params), ...Object.values(s.slots), ...Object.values(s.best?.params ?? {})];
 }
 
 /** How many bytes of replaced parameters and slots fit lets pile up before it calls FitOptions.collect. */
@@ -233,6 +248,16 @@ export async function fit(
     0,
   );
   let dropped = 0;
+  // Memory is given back as soon as nothing can read it again (discard), not at the collector's leisure:
+  // a step's outputs when the next step replaces them, and a finished epoch's state when the next one
+  // finishes (until then a cancelled run returns it). The caller's start arrays stay, unless `owned`.
+  const give = o.discard ?? discard;
+  const owned = new Set(o.owned);
+  const callers = new Set(arraysOf(start).filter((a) => !owned.has(a)));
+  const giveBack = (old: Float32Array[], now: FitState) => {
+    const held = new Set([...arraysOf(now), ...callers]);
+    for (const a of new Set(old)) if (!held.has(a)) give(a);
+  };
   if (!state.best && state.baseline === undefined) {
     const e = await evaluate(sessions.eval, model, { ...data.constants, ...state.params }, monitor, o.batchSize);
     state =
@@ -264,8 +289,11 @@ export async function fit(
       step++;
       if (opt.kind === 'adam') feeds[TRAIN_IO.step] = f32(Float32Array.of(step), []);
       const out = await sessions.step.run(feeds);
+      // The previous step's outputs were read by this step only (the epoch's start is in `state`).
+      const replaced = i > 0 ? [...Object.values(params), ...Object.values(slots)] : [];
       params = Object.fromEntries(Object.keys(params).map((k) => [k, floatOut(out, nextName(k))]));
       slots = Object.fromEntries(Object.keys(slots).map((k) => [k, floatOut(out, nextName(k))]));
+      replaced.forEach(give);
       lossSum += floatOut(out, TRAIN_IO.loss)[0]! * batch.length;
       accSum += floatOut(out, TRAIN_IO.accuracy)[0]! * batch.length;
       dropped += stepBytes;
@@ -292,6 +320,7 @@ export async function fit(
     const improved = e.loss < Math.min(state.best?.loss ?? Infinity, state.baseline ?? Infinity);
     const best = !state.best || e.loss < state.best.loss ? { params, loss: e.loss, acc: e.acc, epoch } : state.best;
     const wait = improved ? 0 : state.wait + 1;
+    const previous = state;
     state = {
       epoch,
       step,
@@ -304,6 +333,7 @@ export async function fit(
       history: [...state.history, m],
       finished: wait >= o.patience || epoch >= o.epochs,
     };
+    giveBack(arraysOf(previous), state);
     await o.onEpoch?.(m, state);
   }
   o.onStep?.(total, total);

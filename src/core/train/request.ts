@@ -102,7 +102,10 @@ export interface ValidationReport {
 
 export interface TrainResult {
   status: 'done' | 'cancelled';
-  /** Pass back as `resume` to continue; absent if cancelled before the first epoch (features stay cached). */
+  /**
+   * Pass back as `resume` to continue; absent if cancelled before the first epoch (features stay cached),
+   * and from the engine worker when the run is done (nothing resumes a finished run).
+   */
   state?: TrainState;
   history: EpochMetrics[];
   /** The classifier file (status 'done'). */

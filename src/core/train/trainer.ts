@@ -24,7 +24,7 @@ import { TrainingCancelledError, TrainStateMismatchError } from './errors';
 import type { CancelSignal, FeatureCache, FeatureLayer, PhotoFeatures } from './features';
 import { buildFeatureGraph, extractFeatures, featureShape } from './features';
 import type { FitState, Params, Sample } from './fit';
-import { evaluate, fit, initialFitState } from './fit';
+import { arraysOf, evaluate, fit, initialFitState } from './fit';
 import type { ModelSpec } from './graphs';
 import { buildEval, buildTrainStep, lastBlockTrunk, trunkParams } from './graphs';
 import type { HeadSpec } from './heads';
@@ -33,7 +33,7 @@ import { packageClassifier, report } from './outcome';
 import { initSlots, optimizer } from './optim';
 import { Rng, seedOf } from './rng';
 import type { GraphRuntime, GraphSession, SessionOptions } from '../runtime';
-import { chainSession } from '../runtime';
+import { chainSession, discard } from '../runtime';
 import type { Split } from './split';
 import { stratifiedSplit } from './split';
 import type { Settings, TrainPhase, TrainPhoto, TrainProgress, TrainRequest, TrainResult, TrainState } from './request';
@@ -53,7 +53,11 @@ export interface BaseContext {
 export interface RunOptions {
   signal?: CancelSignal;
   onProgress?: (p: TrainProgress) => void;
-  /** After every epoch: the state to keep for resuming after a reload (awaited; e.g. into IndexedDB). */
+  /**
+   * After every epoch but the run's last (its result carries that state): the state to keep for
+   * resuming after a reload (awaited; e.g. into IndexedDB). Clone it to keep it: the arrays are given
+   * back once training has replaced them (fit's onEpoch).
+   */
   onCheckpoint?: (state: TrainState) => void | Promise<void>;
   /** Asks the JS engine for a collection while training steps (FitOptions.collect). */
   collect?: () => void;
@@ -185,6 +189,11 @@ export class Trainer {
 
     // 4. fine-tuning
     if (run.s.fineTune) {
+      // It starts from the head's best: the head phase's last parameters and slots go now, unless a
+      // resumed state or the classifier continued from (the caller's) still holds them.
+      const keep = new Set([...Object.values(kept.params), ...callers(req, run.from)]);
+      const last = head.fit.state;
+      for (const a of [...Object.values(last.params), ...Object.values(last.slots)]) if (!keep.has(a)) discard(a);
       const ft = await this.fineTune(run, samples, head.constants, kept.params, state);
       state = { ...state, finetune: ft.fit.state };
       history = [...history, ...ft.fit.state.history];
@@ -243,7 +252,12 @@ export class Trainer {
       const params = from?.params ?? initHead(spec, new Rng(seedOf(s.seed, 0x4ead)));
       return initialFitState(params, initSlots(opt, params), seedOf(s.seed, 0x7a1));
     };
-    const fitted = await fit(sessions, model, opt, data, req.resume?.head ?? initial(), {
+    const start = req.resume?.head ?? initial();
+    // What this run made (a random start, zero slots) fit may give back; a resumed state or the
+    // classifier continued from is the caller's.
+    const owned = req.resume ? [] : [...Object.values(start.slots), ...(from ? [] : Object.values(start.params))];
+    const fitted = await fit(sessions, model, opt, data, start, {
+      owned,
       phase: 'head',
       epochs: s.epochs,
       batchSize: s.batchSize,
@@ -255,7 +269,9 @@ export class Trainer {
       onStep: run.onStep('train'),
       onEpoch: async (metrics, head) => {
         o.onProgress?.({ phase: 'train', ...run.at, metrics });
-        await o.onCheckpoint?.({ version: 1, key: run.key, split: run.split, head });
+        // The run's last epoch needs none: the result follows at once, with its state (a checkpoint of
+        // the head is 77 MB, cloned once more to be kept). A finished head phase before fine-tuning keeps one.
+        if (!head.finished || s.fineTune) await o.onCheckpoint?.({ version: 1, key: run.key, split: run.split, head });
       },
     });
     run.ms.head = performance.now() - t0;
@@ -282,14 +298,18 @@ export class Trainer {
       eval: await this.sessions.get(`ft-eval|${key}`, () => buildEval(model)),
     };
     let start = req.resume?.finetune;
+    // The block5 weights and zero slots made here fit may give back; the head's are the head-only model's.
+    const owned: Float32Array[] = [];
     if (!start) {
-      const conv = readWeights(base.manifest, base.files, ['base']);
+      const named = trunkParams(trunk).map(
+        (p) => [p.name, ...p.name.split('/')] as [string, string, 'kernel' | 'bias'],
+      );
+      // block5's weights only: the whole base in float32 would be 59 MB more for a moment.
+      const conv = readWeights(base.manifest, base.files, ['base'], new Set(named.map(([, layer]) => layer)));
       const params: Params = { ...head };
-      for (const p of trunkParams(trunk)) {
-        const [layer, which] = p.name.split('/') as [string, 'kernel' | 'bias'];
-        params[p.name] = conv.get(layer)![which];
-      }
+      for (const [name, layer, which] of named) owned.push((params[name] = conv.get(layer)![which]));
       start = initialFitState(params, initSlots(opt, params), seedOf(s.seed, 0xf1e));
+      owned.push(...Object.values(start.slots));
     }
     const data = {
       train: samples('block4_pool', run.split.train),
@@ -297,6 +317,7 @@ export class Trainer {
       constants,
     };
     const fitted = await fit(sessions, model, opt, data, start, {
+      owned,
       phase: 'finetune',
       epochs: fineTune.epochs,
       batchSize: s.batchSize,
@@ -307,7 +328,7 @@ export class Trainer {
       onStep: run.onStep('finetune'),
       onEpoch: async (metrics, finetune) => {
         o.onProgress?.({ phase: 'finetune', ...run.at, metrics });
-        await o.onCheckpoint?.({ ...state, finetune });
+        if (!finetune.finished) await o.onCheckpoint?.({ ...state, finetune });
       },
     });
     run.ms.finetune = performance.now() - t0;
@@ -348,6 +369,16 @@ interface Kept {
   eval: GraphSession;
   params: Params;
   fineTuned: boolean;
+}
+
+/** The arrays a run was handed rather than made: a resumed state's and the classifier continued from's. */
+function callers(req: TrainRequest, from: Run['from']): Float32Array[] {
+  const r = req.resume;
+  return [
+    ...(r ? arraysOf(r.head) : []),
+    ...(r?.finetune ? arraysOf(r.finetune) : []),
+    ...Object.values(from?.params ?? {}),
+  ];
 }
 
 /** Step 1: the checked settings, the resume check, the split and the head; before any feature is extracted. */

@@ -169,8 +169,10 @@ describe('Engine training', () => {
     const checkpoints: TrainState[] = [];
     const e = await engineFor('tiny', undefined, async (s) => void checkpoints.push(s));
     const straight = await e.train(request);
-    // The host saw a resumable state after every epoch (a reload resumes from the last one).
-    expect(checkpoints.map((c) => c.head.epoch)).toEqual([1, 2, 3, 4, 5, 6]);
+    // The host saw a resumable state after every epoch but the last (a reload resumes from the last
+    // one); the last epoch's state comes with the result.
+    expect(checkpoints.map((c) => c.head.epoch)).toEqual([1, 2, 3, 4, 5]);
+    expect(straight.state!.head.epoch).toBe(6);
     checkpoints.length = 0;
     let cancelledAt = 0;
     const cancelled = await e.train(request, (p) => {
@@ -194,6 +196,20 @@ describe('Engine training', () => {
     await expect(e.train({ ...request, seed: 9, resume: cancelled.state })).rejects.toMatchObject({
       name: 'TrainStateMismatchError',
     });
+    await e.dispose();
+  });
+
+  it("checkpoints the finished head phase before fine-tuning, and not the run's last epoch", async () => {
+    const seen: string[] = [];
+    const e = await engineFor('tiny', undefined, async (s) => {
+      seen.push(
+        s.finetune ? `finetune ${s.finetune.epoch}` : `head ${s.head.epoch}${s.head.finished ? ' finished' : ''}`,
+      );
+    });
+    const r = await e.train({ ...request, epochs: 2, patience: 2, fineTune: { epochs: 2, patience: 2 } });
+    expect(r.status).toBe('done');
+    expect(seen).toEqual(['head 1', 'head 2 finished', 'finetune 1']);
+    expect(r.state!.finetune!.epoch).toBe(2);
     await e.dispose();
   });
 
@@ -231,7 +247,8 @@ describe('Engine training', () => {
       slow.length = 0;
       const from = { classifier: r.classifier!, patience: 100 };
       expect((await f.train({ ...request, from }, (p) => void (p.metrics && (clock += 6000)))).status).toBe('done');
-      expect(slow).toEqual([2, 6]);
+      // (Its last epoch, 6, keeps none: the result carries that state.)
+      expect(slow).toEqual([2]);
       await f.dispose();
     } finally {
       spy.mockRestore();
