@@ -28,6 +28,16 @@ export function collectShardGarbage(): boolean {
   }
 }
 
+/**
+ * Before the live view's sessions open again after a training: a run leaves its states, features and
+ * step outputs (hundreds of MB) as garbage, and the sessions' shards and first frames would otherwise
+ * come on top of them. Asks for a collection and lets it run (one task) before they open.
+ */
+export async function afterTraining(): Promise<void> {
+  collectShardGarbage();
+  await new Promise((r) => setTimeout(r, 0));
+}
+
 /** Registries waiting on buffers (whenCollected): a registry nobody holds may be collected before it calls back. */
 const waiting = new Set<FinalizationRegistry<null>>();
 

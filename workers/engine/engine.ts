@@ -42,7 +42,7 @@ import type {
 import { analyzeFrame } from './analyze';
 import { startBackend, type BackendHost } from './backend';
 import { CHECKPOINT_EVERY_MS, paced } from './checkpoints';
-import { collectShardGarbage } from './collect';
+import { afterTraining, collectShardGarbage } from './collect';
 import { EngineStateError, TrainingRunningError, UnsupportedFrameError } from './errors';
 import type { LiveSessions } from './live';
 import { openModel, releaseModel, type Custom, type Loaded, type ModelSessions, type Runner } from './model';
@@ -258,6 +258,7 @@ export class Engine implements EngineApi {
   ): Promise<{ session: LiveSessions; info: ClassifierInfo }> {
     const p = await this.training().prepare(this.host.store, manifest, bytes);
     await this.training().releaseSessions();
+    await afterTraining();
     const store = this.host.store;
     const session = await liveSessions(
       buildLiveGraphs(p.graph),
@@ -306,9 +307,6 @@ export class Engine implements EngineApi {
       return await run();
     } finally {
       this.trainingRun = false;
-      // Once the caller has the result: the run's states (77–190 MB) are garbage then, and the live
-      // view's sessions come next; a collection now keeps the two from adding up.
-      setTimeout(collectShardGarbage, 0);
     }
   }
 
@@ -337,6 +335,7 @@ export class Engine implements EngineApi {
     this.reopening ??= (async () => {
       try {
         await this.trainingService?.releaseSessions();
+        await afterTraining();
         const sessions = await openModel(this.toOpen(model.manifest, model.parts, model.labels));
         if (this.model === model && !this.trainingRun) return (model.sessions = sessions);
         await releaseModel(sessions);

@@ -7,6 +7,7 @@ import { openDB, type IDBPDatabase } from 'idb';
 import type { TrainState } from '../../../src/core/train/request';
 import { Engine } from '../../../workers/engine/engine';
 import { LibraryConnection } from '../../../workers/engine/library/connection';
+import { IdbFeatureCache } from '../../../workers/engine/library/feature-cache';
 import { IdbBundleStore } from '../../../workers/engine/library/store';
 import type { AnalyzeResult, CamMethod, RgbaFrame, TrainingPhoto } from '../../../workers/engine/protocol';
 import { fetchBytes, ortEnv, runtimeBinary } from './ort';
@@ -59,6 +60,8 @@ export async function engineLoad(r: EngineLoadRequest): Promise<EngineLoadResult
     loadRuntime: async () => (await ortEnv(r.threads), 'wasm'),
     runtimeBinary,
     onTrainCheckpoint: keepCheckpoint,
+    // Features in IndexedDB, as the app's worker keeps them (in memory they would be 53 MB more here).
+    featureCache: new IdbFeatureCache(),
   });
   const backend = await engine.init({ device: 'wasm', threads: r.threads, lowMemory: r.lowMemory ?? false });
   const phases: Record<string, number> = {};
