@@ -644,9 +644,10 @@ async function coldRows(ctx: Ctx, b: Launched, storeOnly = false): Promise<void>
 
 // ---------------------------------------------------------------- the real Engine: live frame, insight, training
 
-const ENGINE_MEMORY = 'peak RSS (VmHWM) of the renderer, Engine.loadModel + live frame (int8, WASM 2 threads)';
+const ENGINE_MEMORY =
+  'peak RSS (VmHWM, or VmRSS sampled) of the renderer, Engine.loadModel + live frame (int8, WASM 2 threads)';
 const SAVER_MEMORY =
-  'peak RSS (VmHWM) of the renderer, Engine.loadModel + live frame, memory saver (int8, WASM 2 threads)';
+  'peak RSS (VmHWM, or VmRSS sampled) of the renderer, Engine.loadModel + live frame, memory saver (int8, WASM 2 threads)';
 const TRAIN_MEMORY =
   'peak RSS (VmHWM, or VmRSS sampled) of the renderer, Engine.loadModel + the training rows + live frames (int8, WASM 2 threads)';
 /** What a 3–4 GB phone's browser keeps alive in one tab while training (issue 19). */
@@ -672,9 +673,19 @@ async function enginePage(
   ctx: Ctx,
   b: Launched,
   lowMemory = false,
-): Promise<{ page: Page; loadMs: number; note: string; frame: string; loadMemory: string }> {
+): Promise<{
+  page: Page;
+  loadMs: number;
+  note: string;
+  frame: string;
+  loadMemory: string;
+  rss: ReturnType<typeof sampleRss>;
+}> {
   const { page } = await open(b, ctx.origin, '/', ctx.log);
   await resetPeaks(b.pid);
+  // The page's JS heap and ArrayBuffer stores beside the samples (skipped while the page is too busy to answer).
+  const cdp = await page.createCDPSession();
+  const rss = sampleRss(b.pid, { probe: () => jsHeapMb(cdp), first: 'loadModel' });
   const r = await call(page, SESSION_MS, 'engineLoad', { id: ctx.bundles.int8.manifest.id, threads: 2, lowMemory });
   if (r.threads !== 2) throw new Error(`the engine runs ${r.threads} thread(s), not 2`);
   // Which step sets the peak: the renderer's peak and RSS as loadModel returns, before any frame.
@@ -687,18 +698,20 @@ async function enginePage(
     note: `loadModel ${sec(r.ms)} (${phases.join(', ')}), onnxruntime's WebAssembly memory then ${r.wasmMb.toFixed(0)} MB; ${photos.count} photos in the page`,
     frame: photos.first,
     loadMemory: top ? `peak ${top.hwm.toFixed(0)} MB and RSS ${top.rss.toFixed(0)} MB as loadModel returned` : '',
+    rss,
   };
 }
 
 /** The renderer's peak through an Engine page's loadModel and live frames (goal: issue 6's 600 MB). */
-const liveMemoryRow = (ctx: Ctx, b: Launched, what: string, loadMemory: string, page: Page) =>
+const liveMemoryRow = async (ctx: Ctx, b: Launched, what: string, e: Awaited<ReturnType<typeof enginePage>>) =>
   memoryRow(
     ctx,
     b,
     what,
-    `from the page's start (peaks reset): loadModel (${loadMemory}), then the live frames`,
+    `from the page's start (peaks reset): loadModel (${e.loadMemory}), then the live frames`,
     { mb: 600 },
-    page,
+    e.page,
+    await e.rss.stop(),
   );
 
 const timedRow = (group: string, what: string, t: EngineTimed, note: string): Row => ({
@@ -725,12 +738,14 @@ const FILTER_PLAN = (quick: boolean): { layer: string; batched: number }[] => [
  */
 async function engineRows(ctx: Ctx, b: Launched, insight = true): Promise<void> {
   let page: Page | undefined;
+  let rss: ReturnType<typeof sampleRss> | undefined;
   let what = 'Engine.loadModel from IndexedDB + live frame (Engine.analyze)';
   let group: string = BROWSER.engine;
   try {
     ctx.log(`chromium engine: ${what}`);
     const e = await enginePage(ctx, b);
-    page = e.page;
+    ({ page, rss } = e);
+    await rss.step('live frames');
     const r = await call(page, runMs(ctx.runs + LIVE_WARMUP), 'engineAnalyze', { runs: ctx.runs, warmup: LIVE_WARMUP });
     ctx.rows.push({ group, what: 'Engine.loadModel from IndexedDB', stat: summarize([e.loadMs]), note: e.note });
     ctx.rows.push({
@@ -741,7 +756,7 @@ async function engineRows(ctx: Ctx, b: Launched, insight = true): Promise<void> 
         `after ${LIVE_WARMUP} warm-up frames (${r.warm.map((x) => Math.round(x)).join(', ')} ms: the plain base, then the ` +
         `Winograd base while V8 tiers the hot WASM functions up); top-1 ${r.top[0]}; of which preprocessing (resize + NCHW, ${e.frame}) ${ms(median(r.split.map((x) => x.preprocess)))}, session run ${ms(median(r.split.map((x) => x.run)))} (medians)`,
     });
-    await liveMemoryRow(ctx, b, ENGINE_MEMORY, e.loadMemory, page);
+    await liveMemoryRow(ctx, b, ENGINE_MEMORY, e);
 
     if (!insight) return;
     group = BROWSER.insight;
@@ -786,6 +801,7 @@ async function engineRows(ctx: Ctx, b: Launched, insight = true): Promise<void> 
     ctx.log(`  failed: ${errText(e)}`);
     ctx.rows.push(failed(group, what, e));
   } finally {
+    await rss?.stop();
     if (page) await call(page, STEP_MS, 'engineDispose').catch(() => undefined);
     await closePage(page);
   }
@@ -798,10 +814,12 @@ async function engineRows(ctx: Ctx, b: Launched, insight = true): Promise<void> 
 async function saverRows(ctx: Ctx, b: Launched): Promise<void> {
   const what = 'live frame, memory saver (plain convolutions)';
   let page: Page | undefined;
+  let rss: ReturnType<typeof sampleRss> | undefined;
   try {
     ctx.log(`chromium engine: ${what}`);
     const e = await enginePage(ctx, b, true);
-    page = e.page;
+    ({ page, rss } = e);
+    await rss.step('live frames');
     const r = await call(page, runMs(ctx.runs + LIVE_WARMUP), 'engineAnalyze', { runs: ctx.runs, warmup: LIVE_WARMUP });
     ctx.rows.push({
       group: BROWSER.engine,
@@ -809,10 +827,11 @@ async function saverRows(ctx: Ctx, b: Launched): Promise<void> {
       stat: summarize(r.samples),
       note: `after ${LIVE_WARMUP} warm-up frames (${r.warm.map((x) => Math.round(x)).join(', ')} ms); top-1 ${r.top[0]}; ${e.note}`,
     });
-    await liveMemoryRow(ctx, b, SAVER_MEMORY, e.loadMemory, page);
+    await liveMemoryRow(ctx, b, SAVER_MEMORY, e);
   } catch (err) {
     ctx.rows.push(failed(BROWSER.engine, what, err));
   } finally {
+    await rss?.stop();
     if (page) await call(page, STEP_MS, 'engineDispose').catch(() => undefined);
     await closePage(page);
   }
@@ -832,10 +851,7 @@ async function trainingRows(ctx: Ctx, b: Launched): Promise<void> {
   try {
     ctx.log(`chromium training: ${what}`);
     const e = await enginePage(ctx, b);
-    page = e.page;
-    // The page's JS heap and ArrayBuffer backing stores alongside (skipped while the page is too busy to answer).
-    const cdp = await page.createCDPSession();
-    rss = sampleRss(b.pid, 200, () => jsHeapMb(cdp));
+    ({ page, rss } = e);
     const base = { perClass: PER_CLASS, variants: 4 };
     const train = async (label: string, timeout: number, r: EngineTrainRequest) => {
       await rss!.step(label);
@@ -989,7 +1005,7 @@ async function webgpuRow(ctx: Ctx): Promise<void> {
 }
 
 const CONVERT_MEMORY =
-  'peak RSS (VmHWM) of the renderer, "Get ImageNet weights": 553 MB fp32 safetensors streamed into the int8 bundle';
+  'peak RSS (VmHWM, or VmRSS sampled) of the renderer, "Get ImageNet weights": 553 MB fp32 safetensors streamed into the int8 bundle';
 
 /**
  * The conversion (issue 19): the app's library imports a full-size VGG16 safetensors file in timm's layout
@@ -998,11 +1014,13 @@ const CONVERT_MEMORY =
  */
 async function conversionRows(ctx: Ctx, b: Launched): Promise<void> {
   let page: Page | undefined;
+  let rss: ReturnType<typeof sampleRss> | undefined;
   const what = 'importFromUrl: safetensors → int8 bundle in IndexedDB (loopback)';
   try {
     ctx.log(`chromium: ${what}`);
     page = (await open(b, ctx.origin, '/', ctx.log)).page;
     await resetPeaks(b.pid);
+    rss = sampleRss(b.pid, { first: 'importFromUrl' });
     const r = await call(page, 600_000, 'convertUrl', `/weights/${FULL_WEIGHTS_FILE}`);
     if (!r.ready) throw new Error(`the converted model ${r.id} is not ready`);
     ctx.rows.push({
@@ -1011,13 +1029,20 @@ async function conversionRows(ctx: Ctx, b: Launched): Promise<void> {
       stat: summarize([r.ms]),
       note: `download and conversion ${sec(r.downloadMs)}, then the shards' check; ${(r.storedBytes / 1e6).toFixed(1)} MB stored as ${r.id}`,
     });
-    await memoryRow(ctx, b, CONVERT_MEMORY, "from the page's start (peaks reset) to the model's ready record", {
-      mb: 600,
-    });
+    await memoryRow(
+      ctx,
+      b,
+      CONVERT_MEMORY,
+      "from the page's start (peaks reset) to the model's ready record",
+      { mb: 600 },
+      undefined,
+      await rss.stop(),
+    );
   } catch (e) {
     ctx.log(`  failed: ${errText(e)}`);
     ctx.rows.push(failed('memory', CONVERT_MEMORY, e));
   } finally {
+    await rss?.stop();
     await closePage(page);
   }
 }

@@ -119,14 +119,18 @@ export interface SampledPeak {
  * time the page may report itself, Date.now()). VmHWM alone under-reports here: one training run's
  * VmHWM read 969 MB while VmRSS was seen at 1.3 GB.
  */
-export function sampleRss(root: number, everyMs = 200, probe?: () => Promise<Record<string, number> | undefined>) {
+export function sampleRss(
+  root: number,
+  o: { everyMs?: number; probe?: () => Promise<Record<string, number> | undefined>; first?: string } = {},
+) {
+  const { everyMs = 200, probe, first = 'start' } = o;
   const samples: {
     at: number;
     mb: number;
     of: Pick<ProcMemory, 'anon' | 'file' | 'shmem'>;
     probe?: Record<string, number>;
   }[] = [];
-  const marks: { at: number; phase: string }[] = [{ at: 0, phase: 'start' }];
+  const marks: { at: number; phase: string }[] = [{ at: 0, phase: first }];
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
@@ -140,7 +144,7 @@ export function sampleRss(root: number, everyMs = 200, probe?: () => Promise<Rec
     }
   })();
   // The stretch before the first step: since the caller's last resetPeaks.
-  const steps: { phase: string; hwm: number }[] = [{ phase: 'start', hwm: 0 }];
+  const steps: { phase: string; hwm: number }[] = [{ phase: first, hwm: 0 }];
   const endStep = async () => {
     const top = (await renderers(root))[0];
     const last = steps.at(-1);
