@@ -1,8 +1,9 @@
 /**
  * importFromUrl when the browser refuses a write partway (a full disk): the put of the Nth shard, import
- * record, manifest or file chunk aborts its transaction with QuotaExceededError, as Chrome does at commit.
- * The import stops with the named QuotaError, removes what it stored (no model listed, no pending import,
- * no shard or chunk left), and a retry once space is free stores the same bundle as an uninterrupted import.
+ * record, manifest or file chunk fails with QuotaExceededError on its request, or (as Chrome checks quota
+ * when a transaction commits) every request succeeds and the transaction aborts with it. The import
+ * stops with the named QuotaError, removes what it stored (no model listed, no pending import, no shard or
+ * chunk left), and a retry once space is free stores the same bundle as an uninterrupted import.
  */
 import 'fake-indexeddb/auto';
 import { openDB } from 'idb';
@@ -47,28 +48,44 @@ afterEach(() => {
 /** fake-indexeddb's object store, as far as the refusing put uses it. */
 interface RawStore {
   name: string;
-  transaction: { _execRequestAsync(request: { source: RawStore; operation: () => never }): unknown };
+  transaction: {
+    error: DOMException | null;
+    abort(): void;
+    _execRequestAsync(request: { source: RawStore; operation: () => never }): unknown;
+  };
   put(...args: unknown[]): unknown;
 }
 
 /**
- * From now on the `nth` put into object store `store` fails as a browser refuses a write when the disk
- * is full: the request errors with QuotaExceededError (nothing stored) and its transaction aborts with it.
+ * From now on the `nth` put into object store `store` is refused as by a full disk. `request`: the request
+ * errors with QuotaExceededError (nothing stored) and its transaction aborts with it. `commit`: the request
+ * succeeds, then its transaction aborts with QuotaExceededError (for a put that is its transaction's last).
  * `space()` frees the disk.
  */
-function fullDiskAt(store: string, nth: number): { space(): void; refused(): number } {
+function fullDiskAt(store: string, nth: number, at: 'request' | 'commit' = 'request') {
   const proto = (globalThis as unknown as { IDBObjectStore: { prototype: RawStore } }).IDBObjectStore.prototype;
   const put = proto.put;
   let puts = 0;
   let refused = 0;
+  const quota = () => new DOMException('The quota has been exceeded.', 'QuotaExceededError');
   proto.put = function (this: RawStore, ...args: unknown[]) {
     if (this.name !== store || ++puts !== nth) return put.apply(this, args);
     refused++;
+    const tx = this.transaction;
+    if (at === 'commit') {
+      const request = put.apply(this, args) as { addEventListener(type: 'success', f: () => void): void };
+      request.addEventListener('success', () => {
+        tx.abort();
+        // fake-indexeddb keeps `error` as a plain field: the reason the browser gives for the abort.
+        tx.error = quota();
+      });
+      return request;
+    }
     // fake-indexeddb's step "asynchronously execute a request": an operation that throws fails its request.
-    return this.transaction._execRequestAsync({
+    return tx._execRequestAsync({
       source: this,
       operation: () => {
-        throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+        throw quota();
       },
     });
   };
@@ -138,14 +155,15 @@ const shardsOf = (b: { parts: { shards: { file: string; sha256: string }[] }[] }
 
 describe('importFromUrl: safetensors stream, the browser refuses a write partway', () => {
   // The second shard (one shard and its import record already stored), the import record right after
-  // the first shard, and the manifest of the final commit.
+  // the first shard, the manifest of the final commit, and the second shard's transaction at its commit.
   it.each([
-    ['the 2nd converted shard', 'shards', 2],
-    ['the import record after the 1st shard', 'imports', 1],
-    ['the manifest at the commit', 'manifests', 1],
-  ])('refused at %s: QuotaError, nothing left; a retry stores the same bundle', async (_what, store, nth) => {
+    ['the 2nd converted shard', 'shards', 2, 'request'],
+    ['the import record after the 1st shard', 'imports', 1, 'request'],
+    ['the manifest at the commit', 'manifests', 1, 'request'],
+    ["the 2nd shard's transaction, at its commit", 'imports', 2, 'commit'],
+  ] as const)('refused at %s: QuotaError, nothing left; a retry stores the same bundle', async (_w, store, nth, at) => {
     const { lib, ranges, dbName } = setup(URL_ST, safetensors);
-    const disk = fullDiskAt(store, nth);
+    const disk = fullDiskAt(store, nth, at);
     await expectRefusedCleanly(lib.importFromUrl({ url: URL_ST }), lib, dbName);
     expect(disk.refused()).toBe(1);
 
@@ -162,13 +180,14 @@ describe('importFromUrl: safetensors stream, the browser refuses a write partway
 
 describe('importFromUrl: an ONNX file stored in chunks, the browser refuses a write partway', () => {
   it.each([
-    ['the 3rd file chunk', 'chunks', 3],
-    ['the 2nd shard of the converted bundle', 'shards', 2],
-  ])('refused at %s: QuotaError, nothing left; a retry stores the same model', async (_what, store, nth) => {
+    ['the 3rd file chunk', 'chunks', 3, 'request'],
+    ["the 3rd file chunk's transaction, at its commit", 'imports', 3, 'commit'],
+    ['the 2nd shard of the converted bundle', 'shards', 2, 'request'],
+  ] as const)('refused at %s: QuotaError, nothing left; a retry stores the same model', async (_w, store, nth, at) => {
     const { lib, ranges, dbName } = setup(URL_ONNX, onnx);
     const plain = setup(URL_ONNX, onnx).lib;
     const direct = await plain.importWeights({ name: 'tiny.onnx', bytes: onnx });
-    const disk = fullDiskAt(store, nth);
+    const disk = fullDiskAt(store, nth, at);
     await expectRefusedCleanly(lib.importFromUrl({ url: URL_ONNX }), lib, dbName);
     expect(disk.refused()).toBe(1);
 
