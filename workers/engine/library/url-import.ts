@@ -1,10 +1,12 @@
 /**
  * A weights file fetched by URL into a stored bundle, resumable across reloads and dropped connections.
  * safetensors streams through the converter: never the whole fp32 file in memory, each shard stored as
- * it completes, then the converter's snapshot (with the file's hash state) and validators (ImportRecord).
+ * it completes, in one transaction with the converter's snapshot (with the file's hash state) and
+ * validators (ImportRecord).
  * Keras .h5 and ONNX are stored in chunks first and converted at the end by the existing importers:
  * HDF5 is read by random access (h5wasm needs the whole file) and the ONNX reader parses one protobuf.
  * The model is `ready` only after every converted shard verifies against the manifest (two-phase commit).
+ * A write the browser refuses (QuotaExceededError) removes all the import stored and ends in QuotaError.
  */
 import type { BundleManifest } from '../../../src/core/bundle/manifest';
 import { MissingShardError, SourceHashError } from '../../../src/core/bundle/errors';
@@ -139,9 +141,10 @@ export async function importFromUrl(ctx: UrlImportContext, request: UrlImportJob
       }
       // A connection dropped mid-file: go on from the last stored point, a few times, then let the user resume.
       if (!(err instanceof WeightsNetworkError) || attempt >= ctx.retries || signal.aborted) {
-        if (isQuotaExceeded(err)) {
+        // The browser refused a write (here, or the converted bundle's in importWeights): remove what is stored.
+        if (isQuotaExceeded(err) || (err as { name?: unknown }).name === 'QuotaError') {
           await deleteImport(db, request.id, await db.get('imports', request.id));
-          throw new QuotaError(space.needed, undefined);
+          throw isQuotaExceeded(err) ? new QuotaError(space.needed, undefined) : err;
         }
         throw err;
       }
@@ -266,17 +269,22 @@ async function startConverter(
       ...(rec.sha256 ? { sha256: rec.sha256 } : {}),
     },
     async ({ file, bytes }) => {
-      await db.put('shards', exactBuffer(bytes), [rec.id, file]);
-      shards.add(file);
       const snapshot = converter.snapshot();
-      record = {
+      const next: ImportRecord = {
         ...record,
         offset: snapshot.offset,
         converter: snapshot,
-        shards: [...shards],
+        shards: [...new Set(shards).add(file)],
         updatedAt: new Date().toISOString(),
       };
-      await db.put('imports', record, rec.id);
+      // Shard and record in one transaction: a refused write leaves no shard the record does not list.
+      const tx = db.transaction(['shards', 'imports'], 'readwrite');
+      await requestsAndDone(tx, [
+        tx.objectStore('shards').put(exactBuffer(bytes), [rec.id, file]),
+        tx.objectStore('imports').put(next, rec.id),
+      ]);
+      shards.add(file);
+      record = next;
       update(record);
     },
   );
@@ -294,6 +302,14 @@ function joined(list: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/**
+ * Waits for a write transaction through its requests too: a refused write names its error on its request
+ * (QuotaExceededError) while tx.done may say only AbortError, and no request's rejection goes unhandled.
+ */
+async function requestsAndDone(tx: { done: Promise<void> }, requests: Promise<unknown>[]): Promise<void> {
+  await Promise.all([...requests, tx.done]);
+}
+
 /** Stores `data` (its own buffer) as the next file chunk and moves the resume point past it. */
 async function storeChunk(db: LibraryDb, rec: ImportRecord, data: Uint8Array): Promise<ImportRecord> {
   const next: ImportRecord = {
@@ -303,9 +319,10 @@ async function storeChunk(db: LibraryDb, rec: ImportRecord, data: Uint8Array): P
     updatedAt: new Date().toISOString(),
   };
   const tx = db.transaction(['chunks', 'imports'], 'readwrite');
-  void tx.objectStore('chunks').put(data.buffer as ArrayBuffer, [rec.id, rec.chunks]);
-  void tx.objectStore('imports').put(next, rec.id);
-  await tx.done;
+  await requestsAndDone(tx, [
+    tx.objectStore('chunks').put(data.buffer as ArrayBuffer, [rec.id, rec.chunks]),
+    tx.objectStore('imports').put(next, rec.id),
+  ]);
   return next;
 }
 
@@ -356,11 +373,12 @@ async function commit(ctx: UrlImportContext, rec: ImportRecord, manifest: Bundle
     ctx.report({ phase: 'verify', done: ++done, total: all.length });
   }
   const tx = db.transaction(['manifests', 'ready', 'imports'], 'readwrite');
-  void tx.objectStore('manifests').put(manifest, id);
-  void tx
-    .objectStore('ready')
-    .put({ id, parts: manifest.parts.map((p) => p.name), verifiedAt: new Date().toISOString() }, id);
-  void tx.objectStore('imports').delete(id);
-  await tx.done;
+  await requestsAndDone(tx, [
+    tx.objectStore('manifests').put(manifest, id),
+    tx
+      .objectStore('ready')
+      .put({ id, parts: manifest.parts.map((p) => p.name), verifiedAt: new Date().toISOString() }, id),
+    tx.objectStore('imports').delete(id),
+  ]);
   return ctx.describe(id);
 }
