@@ -33,7 +33,7 @@ export function Sha256Field({ name, defaultValue, problem, onInput, testId }: Sh
         />
       </label>
       <p id={hintId} class="hint">
-        The file's published checksum, if its publisher gives one: the download is checked against it.
+        A weights file's published checksum, if its publisher gives one: the whole download is checked against it.
       </p>
       {problem && (
         <p id={problemId} class="field-problem" role="alert" data-testid={`${testId}-problem`}>
