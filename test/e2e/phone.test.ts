@@ -145,6 +145,14 @@ describe('the app on a phone', () => {
     expect(problem).toMatch(/64 hexadecimal digits/);
     expect(await page.$('[data-testid=import-url-progress]')).toBeNull();
     problems.push(...(await atEverySize(page, 'Models with a SHA-256 problem')));
+    // The ImageNet source's SHA-256 is a setting: saved lower-case, shown (64 digits wrap) until reset.
+    const sha = 'AB'.repeat(32);
+    await page.type('[data-testid=weights-sha256]', sha);
+    await page.click('.weights-source button[type=submit]');
+    await page.waitForFunction((s) => localStorage.getItem('convlens:weights-sha256') === s, {}, sha.toLowerCase());
+    problems.push(...(await atEverySize(page, 'Models with a SHA-256 setting')));
+    await page.click('.weights-source button[type=button]'); // Use the published source
+    await page.waitForFunction(() => localStorage.getItem('convlens:weights-sha256') === '');
     expect(problems).toEqual([]);
   });
 
