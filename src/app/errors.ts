@@ -41,6 +41,8 @@ export function isAbort(err: AppError): boolean {
 const REDOWNLOAD = 'The bad data was discarded. Download the model again (verified parts are kept).';
 const URL_HINT =
   'Use the direct link of a VGG16 weights file (safetensors from timm or torchvision, Keras .h5, ONNX) or a convlens model folder.';
+const CHECKSUM_HINT =
+  'Check that the SHA-256 is the one published for this exact file and the URL is its direct link, then download again.';
 const IMPORT_HINT =
   'Use vgg16_weights_tf_dim_ordering_tf_kernels(_notop).h5 (Keras) or vgg16-12.onnx (ONNX model zoo), unmodified.';
 
@@ -79,8 +81,8 @@ const TABLE: Readonly<Record<string, { title: string; hint?: string; reload?: bo
   WeightsHtmlError: { title: 'This URL is a web page', hint: URL_HINT },
   UnsupportedWeightsError: { title: 'Not a weights file convlens reads', hint: URL_HINT },
   WeightsNetworkError: { title: 'Download interrupted', hint: 'Press Resume when the connection is back.' },
-  WeightsChecksumError: { title: 'Not the published file', hint: URL_HINT },
-  SourceHashError: { title: 'Not the published file', hint: URL_HINT },
+  WeightsChecksumError: { title: 'Not the published file', hint: CHECKSUM_HINT },
+  SourceHashError: { title: 'Not the published file', hint: CHECKSUM_HINT },
   SafetensorsFormatError: { title: 'Not a valid safetensors file', hint: URL_HINT },
   ConversionStateError: {
     title: 'Cannot resume this download',

@@ -136,6 +136,23 @@ describe('the app on a phone', () => {
     await (input as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(junk);
     await waitForError(page);
     problems.push(...(await atEverySize(page, 'Models with an error')));
+    // A SHA-256 that is not one: nothing downloads, the field says why and has the focus.
+    await page.type('[data-testid=import-url]', 'https://example.org/vgg16.onnx');
+    await page.type('[data-testid=import-sha256]', 'not-a-checksum');
+    await page.click('[data-testid=import-url-go]');
+    await page.waitForSelector('[data-testid=import-sha256][aria-invalid=true]:focus', { timeout: 10_000 });
+    const problem = await page.$eval('[data-testid=import-sha256-problem]', (p) => p.textContent);
+    expect(problem).toMatch(/64 hexadecimal digits/);
+    expect(await page.$('[data-testid=import-url-progress]')).toBeNull();
+    problems.push(...(await atEverySize(page, 'Models with a SHA-256 problem')));
+    // The ImageNet source's SHA-256 is a setting: saved lower-case, shown (64 digits wrap) until reset.
+    const sha = 'AB'.repeat(32);
+    await page.type('[data-testid=weights-sha256]', sha);
+    await page.click('.weights-source button[type=submit]');
+    await page.waitForFunction((s) => localStorage.getItem('convlens:weights-sha256') === s, {}, sha.toLowerCase());
+    problems.push(...(await atEverySize(page, 'Models with a SHA-256 setting')));
+    await page.click('.weights-source button[type=button]'); // Use the published source
+    await page.waitForFunction(() => localStorage.getItem('convlens:weights-sha256') === '');
     expect(problems).toEqual([]);
   });
 

@@ -9,6 +9,7 @@ import type { ControllerDeps, EngineLike } from '../controller';
 import { toAppError } from '../errors';
 import { selectBusy } from '../selectors';
 import type { Progress, StoredModel } from '../../../workers/engine/protocol';
+import { normalSha256 } from './sha256';
 import { DEMO_MODEL_ID, type DownloadSource } from './state';
 import type { Store } from '../store';
 
@@ -16,6 +17,8 @@ import type { Store } from '../store';
 export const LAST_MODEL_KEY = 'convlens:last-model';
 /** Where "Get ImageNet weights" downloads from, when the user or an organisation set a mirror. */
 export const WEIGHTS_URL_KEY = 'convlens:weights-url';
+/** The published SHA-256 of that file, kept with the URL ('' or absent: none). */
+export const WEIGHTS_SHA256_KEY = 'convlens:weights-sha256';
 
 /** What the library needs from the app's controller. */
 export interface LibraryHost {
@@ -32,7 +35,8 @@ export interface LibraryHost {
 export class LibraryController {
   constructor(private readonly host: LibraryHost) {
     const url = host.deps.settings.get(WEIGHTS_URL_KEY);
-    if (url) host.dispatch({ type: 'library/weights-url', url });
+    const sha256 = host.deps.settings.get(WEIGHTS_SHA256_KEY);
+    if (url || sha256) host.dispatch({ type: 'library/weights-url', url: url ?? '', sha256 });
   }
 
   private get state() {
@@ -70,17 +74,25 @@ export class LibraryController {
     );
   }
 
-  /** "Get ImageNet weights": the URL of the setting, converted while it streams. */
+  /** "Get ImageNet weights": the URL (and published SHA-256) of the setting, converted while it streams. */
   getImageNetWeights(): Promise<void> {
-    return this.importUrl(this.state.library.weightsUrl, 'imagenet');
+    const { weightsUrl, weightsSha256 } = this.state.library;
+    return this.importUrl(weightsUrl, weightsSha256, 'imagenet');
   }
 
-  /** Any weights file or bundle folder by URL; resumes a paused import of the same URL. */
-  importUrl(url: string, source: 'imagenet' | 'url' = 'url'): Promise<void> {
+  /**
+   * Any weights file or bundle folder by URL, checked against its published SHA-256 when one is given
+   * (the page has validated it); resumes a paused import of the same URL.
+   */
+  importUrl(url: string, sha256 = '', source: 'imagenet' | 'url' = 'url'): Promise<void> {
     const trimmed = url.trim();
     if (!trimmed) return Promise.resolve();
+    const sha = normalSha256(sha256);
     return this.transfer(source, trimmed, (progress) =>
-      this.host.bridge.importFromUrl({ url: new URL(trimmed, this.host.deps.baseUri).href }, progress),
+      this.host.bridge.importFromUrl(
+        { url: new URL(trimmed, this.host.deps.baseUri).href, ...(sha ? { sha256: sha } : {}) },
+        progress,
+      ),
     );
   }
 
@@ -91,10 +103,11 @@ export class LibraryController {
     );
   }
 
-  /** Remembers where "Get ImageNet weights" downloads from; empty: the published default. */
-  setWeightsUrl(url: string): void {
+  /** Remembers where "Get ImageNet weights" downloads from and its SHA-256; empty URL: the published default. */
+  setWeightsUrl(url: string, sha256 = ''): void {
     this.host.deps.settings.set(WEIGHTS_URL_KEY, url.trim());
-    this.dispatch({ type: 'library/weights-url', url });
+    this.host.deps.settings.set(WEIGHTS_SHA256_KEY, normalSha256(sha256));
+    this.dispatch({ type: 'library/weights-url', url, sha256 });
   }
 
   private async transfer(

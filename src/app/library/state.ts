@@ -11,6 +11,7 @@ import type {
   StoredModel,
 } from '../../../workers/engine/protocol';
 import { isAbort, type AppError } from '../errors';
+import { normalSha256 } from './sha256';
 
 /** The one model the app offers for download; its bundle sits next to the app. */
 export const DEMO_MODEL_ID = 'vgg16-demo';
@@ -30,6 +31,8 @@ export interface LibraryState {
   confirmDelete?: string;
   /** Where "Get ImageNet weights" downloads from (a setting: a mirror may replace it). */
   weightsUrl: string;
+  /** That file's published SHA-256 (lower-case hex; '' when none is set), checked over the whole download. */
+  weightsSha256: string;
   /** Bundles the app's server publishes (models/index.json). */
   served: ServedModel[];
   /** Imports from a URL that stopped before the end and can resume. */
@@ -74,7 +77,7 @@ export type LibraryAction =
   | { type: 'library/storage'; estimate: StorageEstimate }
   | { type: 'library/demo-size'; bytes: number }
   | { type: 'library/confirm-delete'; id?: string }
-  | { type: 'library/weights-url'; url: string }
+  | { type: 'library/weights-url'; url: string; sha256?: string }
   | { type: 'library/served'; served: ServedModel[]; pending: PendingImport[] }
   | { type: 'download/start'; id: string; source?: DownloadSource }
   | { type: 'download/progress'; progress: Progress; at?: number }
@@ -87,7 +90,7 @@ export type LibraryAction =
   | { type: 'job/failed'; error: AppError };
 
 export function initialLibraryState(): LibraryState {
-  return { models: [], listed: false, weightsUrl: DEFAULT_WEIGHTS_URL, served: [], pending: [] };
+  return { models: [], listed: false, weightsUrl: DEFAULT_WEIGHTS_URL, weightsSha256: '', served: [], pending: [] };
 }
 
 export const isLibraryAction = (a: { type: string }): a is LibraryAction =>
@@ -146,7 +149,11 @@ function modelsReducer(library: LibraryState, action: Of<'library'>): LibrarySta
     case 'library/confirm-delete':
       return { ...library, confirmDelete: action.id };
     case 'library/weights-url':
-      return { ...library, weightsUrl: action.url.trim() || DEFAULT_WEIGHTS_URL };
+      return {
+        ...library,
+        weightsUrl: action.url.trim() || DEFAULT_WEIGHTS_URL,
+        weightsSha256: normalSha256(action.sha256 ?? ''),
+      };
     case 'library/served':
       return { ...library, served: action.served, pending: action.pending };
   }

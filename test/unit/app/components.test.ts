@@ -6,6 +6,7 @@ import { cameraErrorState } from '../../../src/app/camera/errors';
 import { App } from '../../../src/app/components/App';
 import { ErrorBanner } from '../../../src/app/components/ErrorBanner';
 import { Header } from '../../../src/app/components/Header';
+import { Sha256Field } from '../../../src/app/components/Sha256Field';
 import { LiveView, type LiveViewActions } from '../../../src/app/components/LiveView';
 import { ModelScreen, type ModelScreenActions } from '../../../src/app/components/ModelScreen';
 import { Controller, type ControllerDeps, type EngineLike } from '../../../src/app/controller';
@@ -218,6 +219,36 @@ describe('ModelScreen: weights from a URL', () => {
     expect(out2).toMatch(/aria-live="polite">Download paused</);
   });
 
+  it('both URL forms have a labelled, optional SHA-256 field; the ImageNet one shows the kept setting', () => {
+    const sha = 'ab'.repeat(32);
+    const s = state([...ready, { type: 'library/weights-url', url: 'https://mirror.test/w.safetensors', sha256: sha }]);
+    const out = html(h(ModelScreen, { state: s, actions: modelActions }));
+    for (const name of ['weights-sha256', 'import-sha256']) {
+      expect(out).toMatch(
+        new RegExp(
+          `<label class="url-field">SHA-256 \\(optional\\)<input name="${name}" type="text"[^>]*aria-describedby="${name}-hint"`,
+        ),
+      );
+      expect(out).toMatch(new RegExp(`<p id="${name}-hint" class="hint">`));
+    }
+    expect(out).toMatch(new RegExp(`<input name="weights-sha256"[^>]*value="${sha}"`));
+    expect(out).not.toMatch(/<input name="import-sha256"[^>]*value=/);
+    expect(out).not.toContain('aria-invalid');
+    expect(out).toContain(`Now: https://mirror.test/w.safetensors (SHA-256 ${sha})`);
+    expectLabelled(out);
+  });
+
+  it('a SHA-256 field with a problem is marked invalid and described by the problem, announced', () => {
+    const problem = 'A SHA-256 is 64 hexadecimal digits (0–9, a–f); this one has 63.';
+    const out = html(h(Sha256Field, { name: 'import-sha256', problem, onInput: noop, testId: 'import-sha256' }));
+    expect(out).toMatch(
+      /<input[^>]*aria-invalid="true"[^>]*aria-describedby="import-sha256-problem import-sha256-hint"/,
+    );
+    expect(out).toContain(`<p id="import-sha256-problem" class="field-problem" role="alert"`);
+    expect(out).toContain(problem);
+    expectLabelled(out);
+  });
+
   it('lists the models the server publishes with a Download button, and none when it publishes none', () => {
     const served = {
       id: 'vgg16-real',
@@ -360,6 +391,16 @@ describe('Header and banners', () => {
     expect(out).toContain('Not enough storage');
     expect(out).toContain('needs 140 MB more');
     expect(out).not.toContain('>Reload<');
+  });
+
+  it("a checksum mismatch shows the engine's message and points at the SHA-256", () => {
+    const message = `https://x.test/w.onnx has sha256 ${'0'.repeat(64)}, not the published ${'cd'.repeat(32)}`;
+    const out = html(
+      h(ErrorBanner, { error: { name: 'WeightsChecksumError', message }, onDismiss: noop, onReload: noop }),
+    );
+    expect(out).toContain('Not the published file');
+    expect(out).toContain(message);
+    expect(out).toMatch(/class="hint">Check that the SHA-256 is the one published/);
   });
 
   it('offers a reload when another tab upgraded the storage', () => {

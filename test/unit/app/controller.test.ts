@@ -12,7 +12,7 @@ import {
   type VideoLike,
 } from '../../../src/app/controller';
 import { selectShowUpdate, selectTransferRate } from '../../../src/app/selectors';
-import { WEIGHTS_URL_KEY } from '../../../src/app/library/controller';
+import { WEIGHTS_SHA256_KEY, WEIGHTS_URL_KEY } from '../../../src/app/library/controller';
 import { DEFAULT_WEIGHTS_URL, DEMO_MODEL_ID } from '../../../src/app/library/state';
 import { initialState } from '../../../src/app/state';
 import { Store } from '../../../src/app/store';
@@ -343,6 +343,38 @@ describe('Controller: weights from a URL', () => {
     await settle();
     t.controller.library.setWeightsUrl('');
     expect(t.store.state.library.weightsUrl).toBe(DEFAULT_WEIGHTS_URL);
+  });
+
+  it("the source's published SHA-256 is a setting too, and reaches the import request", async () => {
+    const sha = 'Ab'.repeat(32);
+    const t = setup();
+    await ready(t);
+    t.controller.library.setWeightsUrl('https://mirror.example.org/vgg16.safetensors', ` ${sha} `);
+    expect(t.settings.get(WEIGHTS_SHA256_KEY)).toBe('ab'.repeat(32));
+    const again = new Controller({ ...t.deps, store: new Store(initialState()) });
+    expect(again.store.state.library.weightsSha256).toBe('ab'.repeat(32));
+    void t.controller.library.getImageNetWeights();
+    expect(t.engine.urlImports).toEqual([
+      { url: 'https://mirror.example.org/vgg16.safetensors', sha256: 'ab'.repeat(32) },
+    ]);
+    t.controller.library.cancelDownload();
+    await settle();
+    // The published source again: no SHA-256 is kept for it.
+    t.controller.library.setWeightsUrl('', '');
+    expect(t.settings.get(WEIGHTS_SHA256_KEY)).toBe('');
+    expect(t.store.state.library.weightsSha256).toBe('');
+  });
+
+  it("a URL import sends its SHA-256, and a mismatch shows the engine's message", async () => {
+    const sha = 'CD'.repeat(32);
+    const t = setup();
+    await ready(t);
+    const done = t.controller.library.importUrl('https://x.test/w.onnx', ` ${sha}`);
+    expect(t.engine.urlImports).toEqual([{ url: 'https://x.test/w.onnx', sha256: 'cd'.repeat(32) }]);
+    const message = `https://x.test/w.onnx has sha256 ${'0'.repeat(64)}, not the published ${'cd'.repeat(32)}`;
+    t.engine.download!.reject(named('WeightsChecksumError', message));
+    await done;
+    expect(t.store.state.error).toEqual({ name: 'WeightsChecksumError', message });
   });
 
   it('imports any URL (relative ones against the app) and pauses without an error', async () => {

@@ -3,7 +3,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { demoBaseUrl, fetchBundleBytes, manifestBytes } from '../../../src/app/bundle';
-import { submittedValue } from '../../../src/app/components/form';
+import { submittedValue, urlFormSubmit } from '../../../src/app/components/form';
+import { sha256Problem } from '../../../src/app/library/sha256';
 import { describeError, isAbort, toAppError } from '../../../src/app/errors';
 import {
   describeBackend,
@@ -82,6 +83,56 @@ describe('form', () => {
     expect(submittedValue(ev, 'weights-url')).toBe('https://a.test/w');
     expect(prevented).toBe(true);
   });
+
+  it('a SHA-256 is 64 hex digits in either case, spaces around it ignored, or nothing at all', () => {
+    const good = '0123456789abcdef'.repeat(4);
+    expect(sha256Problem('')).toBeUndefined();
+    expect(sha256Problem('   ')).toBeUndefined();
+    expect(sha256Problem(good)).toBeUndefined();
+    expect(sha256Problem(` ${good.toUpperCase()}\t`)).toBeUndefined();
+    expect(sha256Problem(good.slice(1))).toMatch(/64 hexadecimal digits.*this one has 63/);
+    expect(sha256Problem(good + '0')).toMatch(/this one has 65/);
+    expect(sha256Problem(good.slice(1) + 'g')).toMatch(/"g" is not a hexadecimal digit/);
+    expect(sha256Problem(`sha256:${good}`)).toMatch(/"s" is not a hexadecimal digit/);
+    expect(sha256Problem(good.slice(0, 32) + ' ' + good.slice(32))).toMatch(/" " is not/);
+  });
+
+  describe('urlFormSubmit', () => {
+    function submit(url: string, sha: string) {
+      const calls = { valid: [] as [string, string][], problems: [] as (string | undefined)[], focused: 0 };
+      const fields: Record<string, { value: string; focus?: () => void }> = {
+        'import-url': { value: url },
+        'import-sha256': { value: sha, focus: () => calls.focused++ },
+      };
+      const form = { elements: { namedItem: (name: string) => fields[name] ?? null } };
+      const ev = { currentTarget: form, preventDefault: noop } as unknown as Event;
+      urlFormSubmit(
+        'import-url',
+        'import-sha256',
+        (u, s) => calls.valid.push([u, s]),
+        (p) => calls.problems.push(p),
+      )(ev);
+      return calls;
+    }
+    const noop = () => {};
+    const good = 'AB'.repeat(32);
+
+    it('submits the URL with the trimmed SHA-256, or with none', () => {
+      expect(submit('https://a.test/w.onnx', ` ${good} `)).toEqual({
+        valid: [['https://a.test/w.onnx', good]],
+        problems: [undefined],
+        focused: 0,
+      });
+      expect(submit('https://a.test/w.onnx', '').valid).toEqual([['https://a.test/w.onnx', '']]);
+    });
+
+    it('an invalid SHA-256 submits nothing, shows its problem and focuses its field', () => {
+      const calls = submit('https://a.test/w.onnx', good.slice(2));
+      expect(calls.valid).toEqual([]);
+      expect(calls.problems).toEqual([expect.stringMatching(/this one has 62/)]);
+      expect(calls.focused).toBe(1);
+    });
+  });
 });
 
 describe('errors', () => {
@@ -109,6 +160,9 @@ describe('errors', () => {
     expect(describeError({ name: 'ShardHashError', message: 'x' }).title).toMatch(/corrupt/);
     expect(describeError({ name: 'WeightsMismatchError', message: 'x' }).hint).toMatch(/vgg16-12\.onnx/);
     expect(describeError({ name: 'StorageBlockedError', message: 'x' }).reload).toBe(true);
+    // A checksum that differs points at the SHA-256 field as well as the URL.
+    expect(describeError({ name: 'WeightsChecksumError', message: 'x' }).hint).toMatch(/SHA-256.*URL/);
+    expect(describeError({ name: 'SourceHashError', message: 'x' }).hint).toMatch(/SHA-256.*URL/);
     expect(describeError({ name: 'ShardHashError', message: 'x' }).reload).toBeUndefined();
     expect(describeError({ name: 'TypeError', message: 'Failed to fetch' }).title).toBe('Network problem');
     expect(describeError({ name: 'SomethingNewError', message: 'detail' })).toEqual({

@@ -177,10 +177,22 @@ describe('reducer: library', () => {
       demoBytes: 123,
       confirmDelete: 'a',
       weightsUrl: DEFAULT_WEIGHTS_URL,
+      weightsSha256: '',
       served: [],
       pending: [],
     });
     expect(reducer(s, { type: 'library/confirm-delete' }).library.confirmDelete).toBeUndefined();
+  });
+
+  it("keeps the weights source's published SHA-256 (trimmed, lower-case) with its URL; empty resets both", () => {
+    const sha = 'AB'.repeat(32);
+    let s = run([{ type: 'library/weights-url', url: ' https://mirror.test/w.safetensors ', sha256: ` ${sha}\n` }]);
+    expect(s.library).toMatchObject({
+      weightsUrl: 'https://mirror.test/w.safetensors',
+      weightsSha256: 'ab'.repeat(32),
+    });
+    s = reducer(s, { type: 'library/weights-url', url: '', sha256: '' });
+    expect(s.library).toMatchObject({ weightsUrl: DEFAULT_WEIGHTS_URL, weightsSha256: '' });
   });
 });
 

@@ -2,12 +2,14 @@
  * Weights from elsewhere: a file on this device (Keras .h5, ONNX), or any URL of a weights file
  * (safetensors, .h5, ONNX) or a convlens model folder, converted as it downloads and resumable.
  */
+import { useState } from 'preact/hooks';
 import type { PendingImport } from '../../../../workers/engine/protocol';
 import { formatBytes } from '../../format';
 import type { DownloadState, JobState } from '../../library/state';
 import { ProgressBar } from '../ProgressBar';
 import { TransferProgress } from '../TransferProgress';
-import { submittedValue } from '../form';
+import { Sha256Field } from '../Sha256Field';
+import { urlFormSubmit } from '../form';
 
 export interface ImportPanelProps {
   job?: JobState;
@@ -19,7 +21,8 @@ export interface ImportPanelProps {
   online: boolean;
   /** Paused URL imports (other than the ImageNet source's). */
   pending: PendingImport[];
-  onUrl(url: string): void;
+  /** A URL to import (or resume), with the file's published SHA-256 when the form gives one. */
+  onUrl(url: string, sha256?: string): void;
   onPause(): void;
 }
 
@@ -33,7 +36,8 @@ export function ImportPanel(props: ImportPanelProps) {
     input.value = ''; // choosing the same file again must fire change again
     if (file) onFile(file);
   };
-  const onSubmit = (ev: Event): void => props.onUrl(submittedValue(ev, 'import-url'));
+  const [problem, setProblem] = useState<string | undefined>(undefined);
+  const onSubmit = urlFormSubmit('import-url', 'import-sha256', props.onUrl, setProblem);
   return (
     <section class="panel" aria-labelledby="import-title">
       <h2 id="import-title">Other weights</h2>
@@ -49,6 +53,12 @@ export function ImportPanel(props: ImportPanelProps) {
             data-testid="import-url"
           />
         </label>
+        <Sha256Field
+          name="import-sha256"
+          problem={problem}
+          onInput={() => setProblem(undefined)}
+          testId="import-sha256"
+        />
         <button type="submit" disabled={disabled || !online || mine !== undefined} data-testid="import-url-go">
           Download and convert
         </button>

@@ -16,8 +16,9 @@ export interface ModelScreenActions {
   onDownload(): void;
   onCancelDownload(): void;
   onGetWeights(): void;
-  onWeightsUrl(url: string): void;
-  onImportUrl(url: string): void;
+  /** The ImageNet weights' source and its published SHA-256 ('' when none). */
+  onWeightsUrl(url: string, sha256: string): void;
+  onImportUrl(url: string, sha256?: string): void;
   onDownloadServed(model: ServedModel): void;
   onUse(id: string): void;
   onVerify(id: string): void;
@@ -67,6 +68,7 @@ export function ModelScreen({ state, actions }: ModelScreenProps) {
         rate={rate}
         eta={eta}
         url={library.weightsUrl}
+        sha256={library.weightsSha256}
         defaultUrl={DEFAULT_WEIGHTS_URL}
         pending={weightsPending}
         haveWeights={ready.some((m) => m.pretrained)}

@@ -1,9 +1,14 @@
-/** The ImageNet weights: one button to download and convert them, their source (a setting), and progress. */
+/**
+ * The ImageNet weights: one button to download and convert them, their source and its published SHA-256
+ * (a setting), and progress.
+ */
+import { useState } from 'preact/hooks';
 import type { PendingImport } from '../../../../workers/engine/protocol';
 import { formatBytes } from '../../format';
 import type { DownloadState } from '../../library/state';
 import { TransferProgress } from '../TransferProgress';
-import { submittedValue } from '../form';
+import { Sha256Field } from '../Sha256Field';
+import { urlFormSubmit } from '../form';
 
 export interface WeightsPanelProps {
   download: DownloadState;
@@ -12,6 +17,8 @@ export interface WeightsPanelProps {
   /** The source URL (the setting) and the published default. */
   url: string;
   defaultUrl: string;
+  /** The file's published SHA-256 kept with the URL; '' when none. */
+  sha256: string;
   /** A paused import of this URL, from an earlier visit. */
   pending?: PendingImport;
   /** A stored model with pretrained weights is ready. */
@@ -20,13 +27,15 @@ export interface WeightsPanelProps {
   blocked: boolean;
   onGet(): void;
   onPause(): void;
-  onSetUrl(url: string): void;
+  /** Saves the source: '' and '' for the published one. */
+  onSetUrl(url: string, sha256: string): void;
 }
 
 export function WeightsPanel(props: WeightsPanelProps) {
   const { download, pending, online, blocked } = props;
   const mine = download.status !== 'idle' && download.source === 'imagenet' ? download : undefined;
-  const onSubmit = (ev: Event): void => props.onSetUrl(submittedValue(ev, 'weights-url'));
+  const [problem, setProblem] = useState<string | undefined>(undefined);
+  const onSubmit = urlFormSubmit('weights-url', 'weights-sha256', props.onSetUrl, setProblem);
   return (
     <section class="panel weights-panel" aria-labelledby="weights-title">
       <h2 id="weights-title">ImageNet weights</h2>
@@ -66,17 +75,28 @@ export function WeightsPanel(props: WeightsPanelProps) {
               data-testid="weights-url"
             />
           </label>
+          <Sha256Field
+            name="weights-sha256"
+            defaultValue={props.sha256}
+            key={props.url + props.sha256}
+            problem={problem}
+            onInput={() => setProblem(undefined)}
+            testId="weights-sha256"
+          />
           <div class="actions">
             <button type="submit" class="ghost" disabled={blocked}>
               Save source
             </button>
-            {props.url !== props.defaultUrl && (
-              <button type="button" class="ghost" disabled={blocked} onClick={() => props.onSetUrl('')}>
+            {(props.url !== props.defaultUrl || props.sha256) && (
+              <button type="button" class="ghost" disabled={blocked} onClick={() => props.onSetUrl('', '')}>
                 Use the published source
               </button>
             )}
           </div>
-          <p class="hint url">Now: {props.url}</p>
+          <p class="hint url">
+            Now: {props.url}
+            {props.sha256 && ` (SHA-256 ${props.sha256})`}
+          </p>
         </form>
       </details>
     </section>
