@@ -15,6 +15,7 @@ import { IdbModelLibrary, type StorageLike } from '../../../workers/engine/libra
 import type { Progress } from '../../../workers/engine/protocol';
 import { randomWeights, writeKerasH5, writeZooOnnx } from '../../helpers/vgg-fixtures';
 import { HTML_PAGE, StubServer, streamed } from './stub-server';
+import { caught } from './shared';
 
 let bundle: Bundle;
 let dbCount = 0;
@@ -75,15 +76,6 @@ async function records(dbName: string) {
   };
   db.close();
   return out;
-}
-
-async function caught(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 const libs: IdbModelLibrary[] = [];

@@ -13,6 +13,7 @@ import { IdbModelLibrary, type LibraryOptions } from '../../../workers/engine/li
 import type { Progress } from '../../../workers/engine/protocol';
 import { randomWeights, writeZooOnnx } from '../../helpers/vgg-fixtures';
 import { HTML_PAGE, rangedFile, StubServer, type RangedFileOptions } from './stub-server';
+import { caught } from './shared';
 
 const onnx = writeZooOnnx(randomWeights(TINY_VGG, 4), TINY_VGG);
 const URL_ONNX = 'https://files.test/vgg/tiny.onnx';
@@ -44,15 +45,6 @@ function setup(file: RangedFileOptions = {}, bytes = () => onnx, quota = 1e9) {
     return lib;
   };
   return { server, ranges, dbName, open };
-}
-
-async function caught(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 /** What a fresh page would find: models, imports in progress, raw chunks. */

@@ -8,13 +8,14 @@
 import 'fake-indexeddb/auto';
 import { openDB } from 'idb';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildBundle, type Bundle } from '../../../src/core/bundle/build';
+import type { Bundle } from '../../../src/core/bundle/build';
 import { loadBundle } from '../../../src/core/bundle/load';
 import { TINY_VGG } from '../../../src/core/vgg16/spec';
 import { IdbModelLibrary } from '../../../workers/engine/library/library';
 import { vggTensors, writeSafetensors } from '../../helpers/safetensors';
 import { randomWeights, writeZooOnnx } from '../../helpers/vgg-fixtures';
 import { rangedFile, StubServer } from './stub-server';
+import { caught, timmReference } from './shared';
 
 const URL_ST = 'https://hub.test/timm/tiny-vgg.tv_in1k/resolve/main/model.safetensors';
 const URL_ONNX = 'https://hub.test/vgg/tiny.onnx';
@@ -28,16 +29,7 @@ const libs: IdbModelLibrary[] = [];
 const restores: (() => void)[] = [];
 
 beforeAll(async () => {
-  reference = await buildBundle({
-    id: 'tiny-vgg.tv_in1k',
-    cfg: TINY_VGG,
-    weights,
-    source: 'safetensors',
-    pretrained: true,
-    preprocessing: 'torch',
-    labels: 'imagenet',
-    quantization: 'int8',
-  });
+  reference = await timmReference(weights);
 });
 
 afterEach(() => {
@@ -113,15 +105,6 @@ function setup(url: string, bytes: Uint8Array) {
   });
   libs.push(lib);
   return { lib, ranges, dbName };
-}
-
-async function caught(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 /** Every record a fresh page would find. */

@@ -7,7 +7,7 @@
 import 'fake-indexeddb/auto';
 import { openDB } from 'idb';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildBundle, type Bundle } from '../../../src/core/bundle/build';
+import type { Bundle } from '../../../src/core/bundle/build';
 import { loadBundle } from '../../../src/core/bundle/load';
 import { sha256Hex } from '../../../src/core/bundle/sha256';
 import { TINY_VGG } from '../../../src/core/vgg16/spec';
@@ -18,6 +18,7 @@ import type { Progress } from '../../../workers/engine/protocol';
 import { vggTensors, writeSafetensors } from '../../helpers/safetensors';
 import { randomWeights } from '../../helpers/vgg-fixtures';
 import { rangedFile, StubServer, type RangedFileOptions } from './stub-server';
+import { caught, timmReference } from './shared';
 
 const URL_ST = 'https://hub.test/timm/tiny-vgg.tv_in1k/resolve/main/model.safetensors';
 const weights = randomWeights(TINY_VGG, 11);
@@ -27,16 +28,7 @@ let dbCount = 0;
 const libs: IdbModelLibrary[] = [];
 
 beforeAll(async () => {
-  reference = await buildBundle({
-    id: 'tiny-vgg.tv_in1k',
-    cfg: TINY_VGG,
-    weights,
-    source: 'safetensors',
-    pretrained: true,
-    preprocessing: 'torch',
-    labels: 'imagenet',
-    quantization: 'int8',
-  });
+  reference = await timmReference(weights);
 });
 
 afterEach(() => {
@@ -77,15 +69,6 @@ function setup(opts: RangedFileOptions = {}, bytes = () => file) {
     return lib;
   };
   return { open, ranges, dbName, emitted };
-}
-
-async function caught(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 async function records(dbName: string) {
@@ -164,7 +147,7 @@ describe('importFromUrl: safetensors, converted while it streams', () => {
     const lib = replaced.open();
     const model = await lib.importFromUrl({ url: URL_ST });
     expect(replaced.ranges).toEqual([undefined, `bytes=${replaced.emitted[0]}-`, undefined]);
-    const expected = await buildBundle({ ...reference.manifest, cfg: TINY_VGG, weights: other, labels: 'imagenet' });
+    const expected = await timmReference(other);
     expect(shardsOf(await lib.store.manifest(model.id))).toEqual(shardsOf(expected.manifest));
   });
 
